@@ -1,0 +1,3 @@
+//! Source parsers: bytes (and headers) in, typed events out, no I/O.
+
+pub mod generic;

@@ -1,0 +1,81 @@
+//! The DuckDB store: opening the file, the schema's migrations, the raw log and
+//! typed tables, and the single writer that owns every write.
+
+mod batch;
+mod migrations;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+
+pub use batch::{Delivery, Touched, write_batch};
+pub use migrations::MIGRATIONS;
+pub use writer::{
+    DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, Submission, WriteError, Writer,
+    WriterOptions, WriterStats,
+};
+
+/// Why the store could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the file: DuckDB lets one process write a database.
+    #[error("{path} is in use by another process ({detail})")]
+    Locked { path: PathBuf, detail: String },
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: duckdb::Error },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration { version: i32, name: &'static str, source: duckdb::Error },
+    #[error(transparent)]
+    Sql(#[from] duckdb::Error),
+}
+
+/// An open database with its schema up to date.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|source| {
+            let text = source.to_string();
+            if text.contains("lock") {
+                let detail = text.split("Conflicting lock").nth(1).map_or(text.clone(), |d| format!("conflicting lock{d}"));
+                StoreError::Locked { path: path.to_owned(), detail }
+            } else {
+                StoreError::Open { path: path.to_owned(), source }
+            }
+        })?;
+        Self::with_connection(conn)
+    }
+
+    /// An in-memory database, for tests that need no file.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(mut conn: Connection) -> Result<Store, StoreError> {
+        migrations::apply(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A second connection to the same database, for reads on another thread.
+    pub fn reader(&self) -> Result<Connection, StoreError> {
+        Ok(self.conn.try_clone()?)
+    }
+
+    pub fn into_connection(self) -> Connection {
+        self.conn
+    }
+}
+
+/// Whether `path` names a database that another process holds open.
+pub fn is_locked(err: &StoreError) -> bool {
+    matches!(err, StoreError::Locked { .. })
+}

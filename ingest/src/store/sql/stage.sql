@@ -1,0 +1,24 @@
+-- Staging tables of the writer's connection: a batch is appended here, then merged
+-- into the keyed tables with one statement per table. Lists travel as text (shas
+-- joined by ','; CommitSha refuses commas) because the Appender takes scalars.
+CREATE TEMP TABLE IF NOT EXISTS stage_raw (
+    delivery_key VARCHAR, seq BIGINT, source VARCHAR, event_type VARCHAR,
+    received_at TIMESTAMP, headers VARCHAR, body VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS stage_changes (
+    repo VARCHAR, sha VARCHAR, parents VARCHAR, committed_at TIMESTAMP,
+    authored_at TIMESTAMP, author VARCHAR, message VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS stage_pull_requests (
+    repo VARCHAR, sha VARCHAR, number BIGINT, first_commit_at TIMESTAMP,
+    opened_at TIMESTAMP, merged_at TIMESTAMP);
+CREATE TEMP TABLE IF NOT EXISTS stage_deployments (
+    id VARCHAR, service VARCHAR, environment VARCHAR, repo VARCHAR, sha VARCHAR,
+    status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, team VARCHAR,
+    has_commit_list BOOLEAN);
+CREATE TEMP TABLE IF NOT EXISTS stage_deployment_commits (
+    deployment_id VARCHAR, position INTEGER, sha VARCHAR, committed_at TIMESTAMP);
+CREATE TEMP TABLE IF NOT EXISTS stage_incidents (
+    id VARCHAR, service VARCHAR, opened_at TIMESTAMP, resolved_at TIMESTAMP,
+    severity VARCHAR, deployment_id VARCHAR, sha VARCHAR, title VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS stage_builds (
+    id VARCHAR, repo VARCHAR, sha VARCHAR, status VARCHAR, branch VARCHAR,
+    started_at TIMESTAMP, finished_at TIMESTAMP, provider VARCHAR);

@@ -1,0 +1,301 @@
+//! The four typed events of SPEC §2, and how a later version of one merges into the
+//! stored one (SPEC §8: field by field, a missing or null field keeps the stored
+//! value, a carried list replaces the stored list whole).
+
+use crate::names::{CommitSha, EventId, RepoName, ServiceName};
+use crate::time::Timestamp;
+
+/// A commit, keyed by `(repo, sha)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub repo: RepoName,
+    pub sha: CommitSha,
+    pub parents: Option<Vec<CommitSha>>,
+    pub committed_at: Timestamp,
+    pub authored_at: Option<Timestamp>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    /// Present when this commit is the merge (or squash) commit of a pull request.
+    pub pr: Option<PullRequest>,
+}
+
+/// The pull request whose merge (or squash) commit a change is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: Option<i64>,
+    pub first_commit_at: Option<Timestamp>,
+    pub opened_at: Option<Timestamp>,
+    pub merged_at: Option<Timestamp>,
+}
+
+/// One attempt to put a revision of a service into an environment, keyed by `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: EventId,
+    pub service: ServiceName,
+    /// Absent means `production` (SPEC §2); kept absent so that a later event that
+    /// does name the environment is not overruled by a default.
+    pub environment: Option<String>,
+    pub repo: Option<RepoName>,
+    pub sha: CommitSha,
+    /// Absent means `success`.
+    pub status: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Timestamp,
+    pub team: Option<String>,
+    /// An explicit change set, replacing the graph walk (SPEC §3.1).
+    pub commits: Option<Vec<ListedCommit>>,
+}
+
+/// One entry of a deployment's explicit `commits` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCommit {
+    pub sha: CommitSha,
+    pub committed_at: Option<Timestamp>,
+}
+
+/// A production problem of a service, keyed by `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    pub id: EventId,
+    pub service: ServiceName,
+    pub opened_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub severity: Option<String>,
+    pub deployment_id: Option<EventId>,
+    pub sha: Option<CommitSha>,
+    pub title: Option<String>,
+}
+
+/// A CI run, keyed by `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub id: EventId,
+    pub repo: RepoName,
+    pub sha: CommitSha,
+    pub status: String,
+    pub branch: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Timestamp,
+    pub provider: Option<String>,
+}
+
+/// Any typed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Change(Change),
+    Deployment(Deployment),
+    Incident(Incident),
+    Build(Build),
+}
+
+/// The kind of a typed event: its `type` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    Change,
+    Deployment,
+    Incident,
+    Build,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 4] = [Self::Change, Self::Deployment, Self::Incident, Self::Build];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Change => "change",
+            Self::Deployment => "deployment",
+            Self::Incident => "incident",
+            Self::Build => "build",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// The identity of an event: two events with one key are versions of one thing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKey {
+    Change(RepoName, CommitSha),
+    Deployment(EventId),
+    Incident(EventId),
+    Build(EventId),
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Change(_) => EventKind::Change,
+            Self::Deployment(_) => EventKind::Deployment,
+            Self::Incident(_) => EventKind::Incident,
+            Self::Build(_) => EventKind::Build,
+        }
+    }
+
+    pub fn key(&self) -> EventKey {
+        match self {
+            Self::Change(c) => EventKey::Change(c.repo.clone(), c.sha.clone()),
+            Self::Deployment(d) => EventKey::Deployment(d.id.clone()),
+            Self::Incident(i) => EventKey::Incident(i.id.clone()),
+            Self::Build(b) => EventKey::Build(b.id.clone()),
+        }
+    }
+}
+
+/// Keeps `stored` unless `later` carries a value (SPEC §8: null never overwrites).
+fn keep<T>(stored: Option<T>, later: Option<T>) -> Option<T> {
+    later.or(stored)
+}
+
+impl Change {
+    /// The version that results from storing `later` after `self`.
+    pub fn merge(self, later: Change) -> Change {
+        Change {
+            repo: later.repo,
+            sha: later.sha,
+            parents: keep(self.parents, later.parents),
+            committed_at: later.committed_at,
+            authored_at: keep(self.authored_at, later.authored_at),
+            author: keep(self.author, later.author),
+            message: keep(self.message, later.message),
+            pr: match (self.pr, later.pr) {
+                (Some(stored), Some(later)) => Some(stored.merge(later)),
+                (stored, later) => keep(stored, later),
+            },
+        }
+    }
+}
+
+impl PullRequest {
+    pub fn merge(self, later: PullRequest) -> PullRequest {
+        PullRequest {
+            number: keep(self.number, later.number),
+            first_commit_at: keep(self.first_commit_at, later.first_commit_at),
+            opened_at: keep(self.opened_at, later.opened_at),
+            merged_at: keep(self.merged_at, later.merged_at),
+        }
+    }
+}
+
+impl Deployment {
+    pub fn merge(self, later: Deployment) -> Deployment {
+        Deployment {
+            id: later.id,
+            service: later.service,
+            environment: keep(self.environment, later.environment),
+            repo: keep(self.repo, later.repo),
+            sha: later.sha,
+            status: keep(self.status, later.status),
+            started_at: keep(self.started_at, later.started_at),
+            finished_at: later.finished_at,
+            team: keep(self.team, later.team),
+            commits: keep(self.commits, later.commits),
+        }
+    }
+
+    /// Whether this attempt succeeded: `status` is `success` or absent.
+    pub fn succeeded(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "success")
+    }
+}
+
+impl Incident {
+    pub fn merge(self, later: Incident) -> Incident {
+        Incident {
+            id: later.id,
+            service: later.service,
+            opened_at: later.opened_at,
+            resolved_at: keep(self.resolved_at, later.resolved_at),
+            severity: keep(self.severity, later.severity),
+            deployment_id: keep(self.deployment_id, later.deployment_id),
+            sha: keep(self.sha, later.sha),
+            title: keep(self.title, later.title),
+        }
+    }
+}
+
+impl Build {
+    pub fn merge(self, later: Build) -> Build {
+        Build {
+            id: later.id,
+            repo: later.repo,
+            sha: later.sha,
+            status: later.status,
+            branch: keep(self.branch, later.branch),
+            started_at: keep(self.started_at, later.started_at),
+            finished_at: later.finished_at,
+            provider: keep(self.provider, later.provider),
+        }
+    }
+}
+
+impl Event {
+    /// Merges a later version of the same key; `None` when the keys differ.
+    pub fn merge(self, later: Event) -> Option<Event> {
+        Some(match (self, later) {
+            (Self::Change(a), Self::Change(b)) => Self::Change(a.merge(b)),
+            (Self::Deployment(a), Self::Deployment(b)) => Self::Deployment(a.merge(b)),
+            (Self::Incident(a), Self::Incident(b)) => Self::Incident(a.merge(b)),
+            (Self::Build(a), Self::Build(b)) => Self::Build(a.merge(b)),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_timestamp;
+
+    fn incident(resolved_at: Option<&str>, title: Option<&str>) -> Incident {
+        Incident {
+            id: EventId::parse("PD-1").unwrap(),
+            service: ServiceName::parse("shop").unwrap(),
+            opened_at: parse_timestamp("2026-03-02T10:00:00Z").unwrap(),
+            resolved_at: resolved_at.map(|t| parse_timestamp(t).unwrap()),
+            severity: None,
+            deployment_id: None,
+            sha: None,
+            title: title.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn late_open_event_leaves_a_resolved_incident_resolved() {
+        let resolved = incident(Some("2026-03-02T12:00:00Z"), None);
+        let merged = resolved.clone().merge(incident(None, Some("checkout down")));
+        assert_eq!(merged.resolved_at, resolved.resolved_at);
+        assert_eq!(merged.title.as_deref(), Some("checkout down"));
+    }
+
+    #[test]
+    fn pull_request_merges_sub_field_by_sub_field() {
+        let t = |s| parse_timestamp(s).unwrap();
+        let a = PullRequest { number: Some(4), first_commit_at: Some(t("2026-01-01T00:00:00Z")), ..Default::default() };
+        let b = PullRequest { merged_at: Some(t("2026-01-02T00:00:00Z")), ..Default::default() };
+        let m = a.merge(b);
+        assert_eq!(m.number, Some(4));
+        assert!(m.first_commit_at.is_some() && m.merged_at.is_some());
+    }
+
+    #[test]
+    fn carried_empty_list_replaces_stored_list() {
+        let sha = |s| CommitSha::parse(s).unwrap();
+        let c = Change {
+            repo: RepoName::parse("acme/shop").unwrap(),
+            sha: sha("b"),
+            parents: Some(vec![sha("a")]),
+            committed_at: parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
+            authored_at: None,
+            author: None,
+            message: None,
+            pr: None,
+        };
+        let kept = c.clone().merge(Change { parents: None, ..c.clone() });
+        assert_eq!(kept.parents, Some(vec![sha("a")]));
+        let emptied = c.clone().merge(Change { parents: Some(vec![]), ..c });
+        assert_eq!(emptied.parents, Some(vec![]));
+    }
+}

@@ -1,0 +1,26 @@
+//! Shiplog's domain types: what a change, a deployment, an incident and a build are,
+//! the names that identify them, time, and the settings the definitions depend on.
+//!
+//! # Layout
+//!
+//! - [`names`]: parsed identifiers (`ServiceName`, `CommitSha`, `RepoName`, …).
+//! - [`time`]: UTC instants, RFC 3339 parsing, reporting periods and weeks.
+//! - [`event`]: the four typed events of SPEC §2 and how two versions of one merge.
+//! - [`settings`]: the configuration the metric definitions read (production
+//!   environments, attribution window, the service map, band table version).
+//! - [`bands`]: DORA performance levels, the band tables kept as data.
+//!
+//! This crate does no I/O and knows no wire format: sources and the store turn bytes
+//! into these types, queries turn stored facts into figures.
+
+pub mod bands;
+pub mod event;
+pub mod names;
+pub mod settings;
+pub mod time;
+
+pub use bands::{BandTable, Level, BandsVersion};
+pub use event::{Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest};
+pub use names::{CommitSha, EventId, NameError, RepoName, ServiceName};
+pub use settings::{ServiceSettings, Settings};
+pub use time::{Period, PeriodError, Timestamp, parse_timestamp};

@@ -1,0 +1,208 @@
+//! Derived facts (SPEC §3), kept up to date by the writer: each batch recomputes the
+//! services its events touch, inside the batch's transaction, so that readers see
+//! events and derived facts change together and reads stay cheap.
+//!
+//! Results depend only on the stored events: a service is always recomputed whole
+//! from its stored deployments and the stored commit graph, never patched, so arrival
+//! order cannot leak into the numbers.
+
+mod sequence;
+
+use std::collections::{BTreeSet, HashMap};
+
+use duckdb::types::{TimeUnit, Value};
+use duckdb::{Connection, params};
+use shiplog_model::Settings;
+
+pub use sequence::{Commit, DeploymentFacts, DeploymentInput, Graph, Kind, derive_sequence};
+
+use crate::QueryError;
+use crate::temp::set_names;
+
+/// Bumped when the derivation itself changes, so stored facts are recomputed.
+const DERIVATION_VERSION: u32 = 1;
+
+/// Recomputes derived facts for the services a batch touched.
+#[derive(Debug, Clone)]
+pub struct Deriver {
+    settings: Settings,
+}
+
+impl Deriver {
+    pub fn new(settings: Settings) -> Deriver {
+        Deriver { settings }
+    }
+
+    /// What the derived tables depend on besides the events: a change recomputes all.
+    fn fingerprint(&self) -> String {
+        let repos: Vec<(&String, &Option<String>)> = self.settings.services.iter().map(|(s, c)| (s, &c.repo)).collect();
+        format!(
+            "v{DERIVATION_VERSION} production={:?} window={} repos={repos:?}",
+            self.settings.production_environments(),
+            self.settings.attribution_window_hours
+        )
+    }
+
+    /// Recomputes everything when the settings or the derivation changed since the
+    /// derived tables were written (a new `production_environments`, say).
+    pub fn ensure_current(&self, conn: &Connection) -> Result<bool, QueryError> {
+        let stored: Option<String> =
+            conn.query_row("SELECT max(fingerprint) FROM derivation_state", [], |r| r.get(0))?;
+        let current = self.fingerprint();
+        if stored.as_deref() == Some(current.as_str()) {
+            return Ok(false);
+        }
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        let result = self.refresh_all(conn).and_then(|()| {
+            conn.execute("DELETE FROM derivation_state", [])?;
+            conn.execute("INSERT INTO derivation_state VALUES (?)", params![current])?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Recomputes every service from scratch (in the caller's transaction).
+    pub fn refresh_all(&self, conn: &Connection) -> Result<(), QueryError> {
+        conn.execute_batch(
+            "DELETE FROM deploy_facts; DELETE FROM change_set_members; DELETE FROM lead_time_samples;
+             DELETE FROM incident_attribution; DELETE FROM deployment_outcomes;",
+        )?;
+        let services: BTreeSet<String> = query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
+        self.refresh(conn, &services, &BTreeSet::new())
+    }
+
+    /// Recomputes the services in `services`, and those deploying one of `repos`,
+    /// then the attribution and outcomes they affect (in the caller's transaction).
+    pub fn refresh(
+        &self,
+        conn: &Connection,
+        services: &BTreeSet<String>,
+        repos: &BTreeSet<String>,
+    ) -> Result<(), QueryError> {
+        let mut refresh = services.clone();
+        for repo in repos {
+            refresh.extend(query_strings(conn, include_str!("../sql/services_of_repo.sql"), params![repo])?);
+            let configured = self.settings.services.iter().filter(|(_, c)| c.repo.as_deref() == Some(repo.as_str()));
+            refresh.extend(configured.map(|(s, _)| s.clone()));
+        }
+        if refresh.is_empty() {
+            return Ok(());
+        }
+        set_names(conn, "refresh_services", refresh.iter().map(String::as_str))?;
+        let mut graphs = HashMap::new();
+        for service in &refresh {
+            self.derive_service(conn, service, &mut graphs)?;
+        }
+
+        conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
+        let mut outcome = refresh.clone();
+        outcome.extend(query_strings(conn, include_str!("../sql/attribution_targets.sql"), [])?);
+        conn.execute_batch(include_str!("../sql/clear_attribution.sql"))?;
+        conn.execute(include_str!("../sql/attribution.sql"), params![i64::from(self.settings.attribution_window_hours)])?;
+        outcome.extend(query_strings(conn, include_str!("../sql/attribution_targets.sql"), [])?);
+        set_names(conn, "outcome_services", outcome.iter().map(String::as_str))?;
+        conn.execute_batch(include_str!("../sql/outcomes.sql"))?;
+        Ok(())
+    }
+
+    fn derive_service(
+        &self,
+        conn: &Connection,
+        service: &str,
+        graphs: &mut HashMap<String, Graph>,
+    ) -> Result<(), QueryError> {
+        let inputs = self.load_deployments(conn, service)?;
+        for repo in inputs.iter().filter_map(|d| d.repo.as_ref()) {
+            if !graphs.contains_key(repo) {
+                graphs.insert(repo.clone(), load_graph(conn, repo)?);
+            }
+        }
+        let facts = derive_sequence(&inputs, graphs);
+
+        conn.execute("DELETE FROM deploy_facts WHERE service = ?", params![service])?;
+        conn.execute("DELETE FROM change_set_members WHERE service = ?", params![service])?;
+        conn.execute("DELETE FROM lead_time_samples WHERE service = ?", params![service])?;
+        let at = |micros: i64| Value::Timestamp(TimeUnit::Microsecond, micros);
+        let mut deploys = conn.appender("deploy_facts")?;
+        let mut members = conn.appender("change_set_members")?;
+        let mut samples = conn.appender("lead_time_samples")?;
+        for (position, (d, f)) in inputs.iter().zip(&facts).enumerate() {
+            let rollback = f.rolled_back_by.map(|r| &inputs[r]);
+            deploys.append_row(params![
+                d.id,
+                service,
+                d.sha,
+                at(d.finished_at),
+                position as i32,
+                f.kind.as_str(),
+                f.change_set.len() as i32,
+                rollback.map(|r| r.id.as_str()),
+                rollback.map_or(Value::Null, |r| at(r.finished_at))
+            ])?;
+            for sha in &f.change_set {
+                members.append_row(params![d.id, service, sha])?;
+            }
+            for (sha, hours) in &f.samples {
+                samples.append_row(params![d.id, service, at(d.finished_at), sha, hours])?;
+            }
+        }
+        deploys.flush()?;
+        members.flush()?;
+        samples.flush()?;
+        Ok(())
+    }
+
+    /// The service's successful production deployments, in service order.
+    fn load_deployments(&self, conn: &Connection, service: &str) -> Result<Vec<DeploymentInput>, QueryError> {
+        let mut lists: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
+        let mut stmt = conn.prepare(include_str!("../sql/service_commit_lists.sql"))?;
+        let mut rows = stmt.query(params![service])?;
+        while let Some(row) = rows.next()? {
+            lists.entry(row.get(0)?).or_default().push((row.get(1)?, row.get(2)?));
+        }
+        let mut stmt = conn.prepare(include_str!("../sql/service_deployments.sql"))?;
+        let mut rows = stmt.query(params![self.settings.repo_of(service), service])?;
+        let mut inputs = Vec::new();
+        while let Some(row) = rows.next()? {
+            let environment: Option<String> = row.get(3)?;
+            let status: Option<String> = row.get(4)?;
+            let succeeded = status.as_deref().is_none_or(|s| s == "success");
+            if !succeeded || !self.settings.is_production(environment.as_deref()) {
+                continue;
+            }
+            let id: String = row.get(0)?;
+            let has_list: bool = row.get(6)?;
+            let commits = has_list.then(|| lists.remove(&id).unwrap_or_default());
+            inputs.push(DeploymentInput { sha: row.get(1)?, finished_at: row.get(2)?, repo: row.get(5)?, commits, id });
+        }
+        Ok(inputs)
+    }
+}
+
+fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryError> {
+    let mut stmt = conn.prepare(include_str!("../sql/repo_graph.sql"))?;
+    let mut rows = stmt.query(params![repo])?;
+    let mut graph = Graph::new();
+    while let Some(row) = rows.next()? {
+        let parents: Option<String> = row.get(1)?;
+        let parents = parents.map(|p| p.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect());
+        graph.insert(
+            row.get(0)?,
+            Commit { parents: parents.unwrap_or_default(), committed_at: row.get(2)?, first_commit_at: row.get(3)? },
+        );
+    }
+    Ok(graph)
+}
+
+fn query_strings<P: duckdb::Params>(conn: &Connection, sql: &str, params: P) -> Result<BTreeSet<String>, QueryError> {
+    let mut stmt = conn.prepare(sql)?;
+    let names = stmt.query_map(params, |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(names)
+}

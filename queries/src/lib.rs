@@ -1,0 +1,36 @@
+//! Shiplog's queries: the derived facts of SPEC §3 and the metrics of SPEC §4 over
+//! the DuckDB store.
+//!
+//! # Layout
+//!
+//! - [`derive`]: change sets, rollbacks, attribution, failure, recovery and rework,
+//!   recomputed per service inside the writer's transaction ([`Deriver`]).
+//! - [`scope`]: which services a service or team filter selects.
+//! - [`figures`]: one SQL query that computes the figures for buckets of days.
+//! - [`metrics`]: the metrics JSON for a period, with performance levels.
+//! - [`weekly`]: the weekly report as rows, CSV and Parquet.
+//!
+//! SQL lives in `sql/*.sql`, each file opening with the definition it implements, and
+//! runs as prepared statements. Time is passed in; nothing here reads the clock.
+
+pub mod derive;
+pub mod figures;
+pub mod metrics;
+pub mod scope;
+pub mod weekly;
+
+mod temp;
+
+pub use derive::Deriver;
+pub use metrics::{Metrics, metrics};
+pub use scope::Filter;
+pub use weekly::{WeeklyRow, weekly_report};
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Sql(#[from] duckdb::Error),
+    #[error("cannot write {path}: {message}")]
+    Output { path: String, message: String },
+}

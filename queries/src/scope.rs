@@ -1,0 +1,48 @@
+//! Which services a report covers: those with a successful production deployment or
+//! an incident, narrowed by a service or team filter (SPEC §1: a service's team is the
+//! config map's, else the one its latest deployment carries).
+
+use duckdb::Connection;
+use shiplog_model::Settings;
+
+use crate::QueryError;
+
+/// A service and/or team filter; both absent selects every service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub service: Option<String>,
+    pub team: Option<String>,
+}
+
+/// A service that counts, with its team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedService {
+    pub service: String,
+    pub team: Option<String>,
+}
+
+/// Every service that counts, with its team, sorted by code point.
+pub fn services(conn: &Connection, settings: &Settings) -> Result<Vec<ScopedService>, QueryError> {
+    let mut stmt = conn.prepare(include_str!("sql/report_services.sql"))?;
+    let mut services: Vec<ScopedService> = stmt
+        .query_map([], |row| {
+            let service: String = row.get(0)?;
+            let carried: Option<String> = row.get(1)?;
+            let team = settings.team_of(&service).map(str::to_owned).or(carried);
+            Ok(ScopedService { service, team })
+        })?
+        .collect::<Result<_, _>>()?;
+    // Code-point order of the raw name, whatever the database's collation.
+    services.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok(services)
+}
+
+/// The services `filter` selects.
+pub fn select(conn: &Connection, settings: &Settings, filter: &Filter) -> Result<Vec<String>, QueryError> {
+    Ok(services(conn, settings)?
+        .into_iter()
+        .filter(|s| filter.service.as_ref().is_none_or(|f| *f == s.service))
+        .filter(|s| filter.team.as_ref().is_none_or(|t| s.team.as_ref() == Some(t)))
+        .map(|s| s.service)
+        .collect())
+}

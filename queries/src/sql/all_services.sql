@@ -1,0 +1,1 @@
+SELECT service FROM deployments UNION SELECT service FROM incidents;

@@ -1,0 +1,1 @@
+DELETE FROM incident_attribution WHERE incident_id IN (SELECT id FROM incidents_to_attribute);

@@ -1,0 +1,21 @@
+//! Connection-local lists of names, for SQL that filters by a set of services.
+//!
+//! A temp table filled by the Appender, rather than a list parameter: the duckdb
+//! crate binds scalars only, and string-joining names into SQL is what prepared
+//! statements exist to avoid.
+
+use duckdb::{Connection, params};
+
+/// Replaces the connection's temp table `table` (a constant of ours) with `names`.
+pub(crate) fn set_names<'a>(
+    conn: &Connection,
+    table: &'static str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> duckdb::Result<()> {
+    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {table} (service VARCHAR)"))?;
+    let mut appender = conn.appender_to_db(table, "temp")?;
+    for name in names {
+        appender.append_row(params![name])?;
+    }
+    appender.flush()
+}

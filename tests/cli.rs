@@ -1,0 +1,153 @@
+//! The `shiplog` binary as a user runs it: import with bad lines, refusal when a
+//! server holds the file, Parquet reports, and durability of a `202` across `kill -9`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use support::{FROM, INGEST_TOKEN, TO, reference, spawn_app};
+
+fn shiplog() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    shiplog().args(args).output().expect("the shiplog binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.ndjson");
+    std::fs::write(
+        &file,
+        [
+            r#"{"type":"deployment","id":"d1","service":"shop","sha":"a1","finished_at":"2026-03-02T11:00:00Z"}"#,
+            r#"{"type":"deployment","id":"d2","service":"shop","finished_at":"2026-03-03T11:00:00Z"}"#,
+            "",
+            r#"{"type":"deployment","id":"d3","service":"shop","sha":"a3","finished_at":"2026-03-04T11:00:00Z"}"#,
+            r#"{"type":"build","id":"b1"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("x.duckdb");
+    let out = run(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "bad lines make the exit code 1: {stderr}");
+    assert!(stderr.contains(&format!("{}:2: `sha` is required", file.display())), "{stderr}");
+    assert!(stderr.contains(&format!("{}:5:", file.display())), "{stderr}");
+    assert!(stderr.contains("4 event(s) read, 2 stored, 0 already stored, 2 bad line(s) skipped"), "{stderr}");
+
+    let out = run(&["metrics", "--db", db.to_str().unwrap(), "--from", "2026-03-01", "--to", "2026-03-08"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(metrics["deployment_frequency"]["deployments"], 2, "{metrics}");
+    assert_eq!(metrics["deployment_frequency"]["deploy_days"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_refuse_a_database_held_by_a_server_with_exit_code_2() {
+    let app = spawn_app(|_| {}).await;
+    let db = app.db.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || run(&["metrics", "--db", &db, "--from", FROM, "--to", TO]))
+        .await
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("GET /api/v1/metrics"), "{stderr}");
+    let db = app.db.to_str().unwrap().to_owned();
+    let events = reference("events.ndjson").display().to_string();
+    let out = tokio::task::spawn_blocking(move || run(&["import", "--db", &db, &events])).await.unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("POST /api/v1/events"), "{stderr}");
+    app.stop().await;
+}
+
+#[test]
+fn weekly_report_as_parquet_keeps_types_and_unguarded_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.duckdb");
+    let db = db.to_str().unwrap();
+    let import = run(&["import", "--db", db, reference("events.ndjson").to_str().unwrap()]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let parquet = dir.path().join("weekly.parquet");
+    let out = run(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO, "--format", "parquet", "--out", parquet.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = run(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO]);
+    let csv_rows = text(&csv.stdout).lines().count() - 1;
+
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let path = parquet.to_str().unwrap().replace('\'', "''");
+    let (rows, web_rows, deployments): (i64, i64, i64) = conn
+        .query_row(
+            &format!("SELECT count(*), count(*) FILTER (WHERE service = '@storefront/web'), sum(deployments) FILTER (WHERE service = 'ALL') FROM '{path}'"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(rows as usize, csv_rows);
+    assert_eq!(web_rows, 6, "the Parquet service name carries no formula guard");
+    assert_eq!(deployments, 75);
+    let types: Vec<String> = conn
+        .prepare(&format!("SELECT column_type FROM (DESCRIBE SELECT week_start, deployments, lead_time_median_hours FROM '{path}')"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(types, ["DATE", "BIGINT", "DOUBLE"]);
+}
+
+#[test]
+fn accepted_event_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.duckdb");
+    let mut server = shiplog()
+        .args(["serve", "--db", db.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server names its address on its first line of standard error.
+    let mut first = String::new();
+    BufReader::new(server.stderr.take().unwrap()).read_line(&mut first).unwrap();
+    let url = first.split("on ").nth(1).expect("the serving line names the address").trim().to_owned();
+
+    let response = post_deployment(&format!("{url}api/v1/events"));
+    assert_eq!(response, 202);
+    server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint.
+    server.wait().unwrap();
+
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM deployments WHERE id = 'crash-1'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "an event answered 202 is in the database after kill -9");
+}
+
+/// One POST from a throwaway runtime (the test itself is synchronous).
+fn post_deployment(url: &str) -> u16 {
+    let body = r#"{"type":"deployment","id":"crash-1","service":"shop","sha":"a1","finished_at":"2026-03-02T11:00:00Z"}"#;
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(INGEST_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}

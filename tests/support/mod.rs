@@ -1,0 +1,208 @@
+//! Shared by the end-to-end tests: starting the real app on a random port with a
+//! fresh database file, the reference data, and cell-by-cell comparison.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde_json::Value;
+use shiplog_web::app::AppState;
+use shiplog_web::{Application, Config, Mode};
+use tokio::sync::oneshot;
+
+pub const INGEST_TOKEN: &str = "test-ingest-token";
+pub const FROM: &str = "2026-01-05";
+pub const TO: &str = "2026-02-16";
+
+/// A running app with its own database in a temporary directory.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub db: PathBuf,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A config with defaults only (no file, no environment), a database in `dir`.
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::load(Some(&empty_config_file(dir)), |_| None).expect("defaults load");
+    config.db = dir.join("shiplog.duckdb");
+    config.addr = "127.0.0.1:0".into();
+    config
+}
+
+fn empty_config_file(dir: &Path) -> PathBuf {
+    let path = dir.join("empty.toml");
+    std::fs::write(&path, "").unwrap();
+    path
+}
+
+/// Starts the app with an ingest token set, after `configure` adjusts the config.
+pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.tokens.ingest = Some(SecretString::from(INGEST_TOKEN));
+    configure(&mut config);
+    let db = config.db.clone();
+    let app = Application::build(config, Mode::Serve).await.expect("the app starts");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        db,
+        state,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        served: Some(served),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn post_events(&self, body: impl Into<reqwest::Body>, content_type: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/events", self.base))
+            .bearer_auth(INGEST_TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_text(&self, path_and_query: &str) -> (u16, String) {
+        let response = self.client.get(format!("{}{path_and_query}", self.base)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Rows in the raw log, read through the app's own read pool.
+    pub fn raw_events(&self) -> i64 {
+        self.state
+            .db
+            .readers
+            .with(|c| c.query_row("SELECT count(*) FROM raw_events", [], |r| r.get::<_, i64>(0)))
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Stops the server and waits for the writer to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/reference").join(name)
+}
+
+pub fn reference_text(name: &str) -> String {
+    std::fs::read_to_string(reference(name)).unwrap()
+}
+
+/// Tolerance for a column or JSON field, by its name (the reference README).
+fn tolerance(name: &str) -> f64 {
+    if name.contains("hours") {
+        0.01
+    } else if name == "per_day" {
+        0.001
+    } else if name.contains("rate") {
+        0.0001
+    } else {
+        0.0
+    }
+}
+
+fn cells_match(name: &str, actual: &str, expected: &str) -> bool {
+    if actual == expected {
+        return true;
+    }
+    match (actual.parse::<f64>(), expected.parse::<f64>()) {
+        (Ok(a), Ok(e)) => (a - e).abs() <= tolerance(name) + 1e-9,
+        _ => false,
+    }
+}
+
+/// Every cell that differs, as `row N, column: actual != expected`.
+pub fn csv_differences(actual: &str, expected: &str) -> Vec<String> {
+    let actual: Vec<&str> = actual.lines().collect();
+    let expected: Vec<&str> = expected.lines().collect();
+    let mut out = Vec::new();
+    if actual.len() != expected.len() {
+        out.push(format!("{} lines, expected {}", actual.len(), expected.len()));
+    }
+    let header: Vec<&str> = expected[0].split(',').collect();
+    for (n, (a, e)) in actual.iter().zip(&expected).enumerate() {
+        let (a, e): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), e.split(',').collect());
+        if a.len() != e.len() {
+            out.push(format!("line {}: {} cells, expected {}", n + 1, a.len(), e.len()));
+            continue;
+        }
+        for (i, (ac, ec)) in a.iter().zip(&e).enumerate() {
+            if !cells_match(header[i], ac, ec) {
+                out.push(format!("line {} ({} {}), {}: {ac} != {ec}", n + 1, e[0], e[1], header[i]));
+            }
+        }
+    }
+    out
+}
+
+/// Every leaf of `expected` that `actual` does not match.
+pub fn json_differences(actual: &Value, expected: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk("", actual, expected, &mut out);
+    out
+}
+
+fn walk(path: &str, actual: &Value, expected: &Value, out: &mut Vec<String>) {
+    match expected {
+        Value::Object(fields) => {
+            for (key, e) in fields {
+                let a = actual.get(key).unwrap_or(&Value::Null);
+                walk(&format!("{path}.{key}"), a, e, out);
+            }
+        }
+        Value::Number(e) => {
+            let name = path.rsplit('.').next().unwrap_or("");
+            let ok = actual.as_f64().is_some_and(|a| cells_match(name, &a.to_string(), &e.to_string()));
+            if !ok {
+                out.push(format!("{path}: {actual} != {expected}"));
+            }
+        }
+        _ if actual != expected => out.push(format!("{path}: {actual} != {expected}")),
+        _ => {}
+    }
+}
+
+/// A deterministic shuffle (splitmix64), so a failing seed can be rerun.
+pub fn shuffled<T>(mut items: Vec<T>, seed: u64) -> Vec<T> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for i in (1..items.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+    items
+}

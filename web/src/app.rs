@@ -1,0 +1,148 @@
+//! The application: state, router and server lifecycle. The binary and the tests start
+//! it the same way: `Application::build(config, mode)`, then `port()`, then
+//! `run_until_stopped(shutdown)`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use duckdb::Connection;
+use shiplog_ingest::store::WriterOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::routes;
+use crate::store::{Database, OpenError, open};
+
+/// How the server was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Serve,
+    /// `shiplog demo`: ingest needs no token, for trying the API by hand.
+    Demo,
+}
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub db: Database,
+    pub config: Config,
+    pub mode: Mode,
+    pub requests: AtomicU64,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: Database, config: Config, mode: Mode) -> AppState {
+        AppState(Arc::new(Inner { db, config, mode, requests: AtomicU64::new(0) }))
+    }
+
+    /// Runs a read on a pooled connection on a blocking thread.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, shiplog_queries::QueryError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        let joined = tokio::task::spawn_blocking(move || state.db.readers.with(read)).await;
+        match joined {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(e))) => Err(ApiError::Internal(e.to_string())),
+            Ok(Err(e)) => Err(ApiError::Internal(e.to_string())),
+            Err(e) => Err(ApiError::Internal(e.to_string())),
+        }
+    }
+
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// A bound, ready server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// GitHub sends webhook bodies up to 25 MB (SPEC §5).
+pub const GITHUB_BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+impl Application {
+    /// Opens the database and binds `config.addr` (port 0 picks a free port).
+    pub async fn build(config: Config, mode: Mode) -> Result<Application, StartError> {
+        let path = config.db.clone();
+        let settings = config.settings.clone();
+        let options = WriterOptions { queue_events: config.writer_queue_events, ..WriterOptions::default() };
+        let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
+            .await
+            .map_err(|e| OpenError::Writer(e.to_string()))??;
+        Self::with_database(db, config, mode).await
+    }
+
+    /// Serves an already open database.
+    pub async fn with_database(db: Database, config: Config, mode: Mode) -> Result<Application, StartError> {
+        let listener = TcpListener::bind(&config.addr)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.addr.clone(), source })?;
+        Ok(Application { listener, state: AppState::new(db, config, mode) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and
+    /// stops the writer after the queued batches are committed.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        let writer = state.db.writer.clone();
+        tokio::task::spawn_blocking(move || writer.shutdown()).await.map_err(std::io::Error::other)?;
+        served
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/", get(routes::dashboard::page))
+        .route("/api/v1/events", post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)))
+        .route("/api/v1/metrics", get(routes::metrics::get_metrics))
+        .route("/reports/weekly.csv", get(routes::reports::weekly))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(routes::health::prometheus))
+        .with_state(state)
+}

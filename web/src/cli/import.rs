@@ -1,0 +1,118 @@
+//! `shiplog import FILE…`: NDJSON typed events through the same writer as the API.
+//! Bad lines are reported with file and line number and skipped; good lines are
+//! stored; a summary closes the run.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use shiplog_ingest::sources::generic::parse_event_text;
+use shiplog_ingest::store::{Delivery, Submission, WriterOptions};
+use shiplog_ingest::typed_delivery;
+
+use super::CliError;
+use crate::config::Config;
+use crate::store::{Database, open};
+
+/// Events sent to the writer per transaction.
+const CHUNK: usize = 5_000;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub files: usize,
+    pub read: usize,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub bad: usize,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "imported {} file(s): {} event(s) read, {} stored, {} already stored, {} bad line(s) skipped",
+            self.files, self.read, self.accepted, self.duplicates, self.bad
+        )
+    }
+}
+
+/// Opens `config.db` and imports `files` (`-` is standard input).
+pub async fn import_files(config: &Config, files: &[String]) -> Result<ImportSummary, CliError> {
+    let path = config.db.clone();
+    let settings = config.settings.clone();
+    let options = WriterOptions { queue_events: config.writer_queue_events.max(CHUNK), ..WriterOptions::default() };
+    let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?
+        .map_err(|e| CliError::open(config.db.clone(), "POST /api/v1/events with the file as NDJSON", e))?;
+    let result = import_into(&db, files, true).await;
+    let writer = db.writer.clone();
+    tokio::task::spawn_blocking(move || writer.shutdown()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    result
+}
+
+fn progress(total: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Imports `files` into an open database (also used by `demo`).
+pub async fn import_into(db: &Database, files: &[String], show_progress: bool) -> Result<ImportSummary, CliError> {
+    let total: u64 = files.iter().filter(|f| *f != "-").filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bar = progress(total, show_progress);
+    let mut summary = ImportSummary { files: files.len(), ..ImportSummary::default() };
+    for file in files {
+        bar.set_message(file.clone());
+        let reader: Box<dyn Read> = if file == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(file).map_err(|e| CliError::Failed(format!("cannot open {file}: {e}")))?)
+        };
+        let mut chunk: Vec<Delivery> = Vec::with_capacity(CHUNK);
+        let received_at = chrono::Utc::now();
+        for (index, line) in BufReader::new(reader).lines().enumerate() {
+            let line = line.map_err(|e| CliError::Failed(format!("cannot read {file} at line {}: {e}", index + 1)))?;
+            bar.inc(line.len() as u64 + 1);
+            if line.trim().is_empty() {
+                continue;
+            }
+            summary.read += 1;
+            match parse_event_text(index + 1, line.trim()) {
+                Ok(parsed) => chunk.push(typed_delivery("import", parsed, received_at)),
+                Err(bad) => {
+                    summary.bad += 1;
+                    bar.suspend(|| eprintln!("{file}:{}: {}", bad.line, bad.error));
+                }
+            }
+            if chunk.len() >= CHUNK {
+                submit(db, std::mem::take(&mut chunk), &mut summary).await?;
+            }
+        }
+        submit(db, chunk, &mut summary).await?;
+    }
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+async fn submit(db: &Database, deliveries: Vec<Delivery>, summary: &mut ImportSummary) -> Result<(), CliError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let outcome = db
+        .writer
+        .submit(Submission { deliveries })
+        .await
+        .map_err(|e| CliError::Failed(format!("import stopped, earlier chunks are stored: {e}")))?;
+    summary.accepted += outcome.accepted;
+    summary.duplicates += outcome.duplicates;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! The `shiplog` command line. `main.rs` parses and calls [`run`]; each command lives
+//! in its own file and returns a [`CliError`] whose exit code the binary uses.
+
+mod demo;
+mod import;
+mod read;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::store::OpenError;
+
+pub use import::{ImportSummary, import_files};
+
+#[derive(Debug, Parser)]
+#[command(name = "shiplog", version, about = "Delivery-health warehouse: DORA metrics from your commits, deployments and incidents")]
+pub struct Cli {
+    /// Config file (default: ./shiplog.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Generate six months of sample history into a fresh database and serve it.
+    Demo(DemoArgs),
+    /// Load newline-delimited typed events (`-` reads standard input).
+    Import(ImportArgs),
+    /// Print the metrics JSON for a period.
+    Metrics(PeriodArgs),
+    /// Write a report.
+    #[command(subcommand)]
+    Report(Report),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Database file [env: SHIPLOG_DB] [default: ./shiplog.duckdb]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Listen address [env: SHIPLOG_ADDR] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Listen address [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Database file to create (default: a new temporary file).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Seed of the generated history.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// NDJSON files of typed events; `-` is standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// First day, YYYY-MM-DD (UTC).
+    #[arg(long)]
+    pub from: String,
+    /// Day after the last, YYYY-MM-DD (excluded).
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Report {
+    /// The weekly report: one row per week and service, plus ALL.
+    Weekly(WeeklyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WeeklyArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ReportFormat,
+    /// Output file (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Parquet,
+}
+
+/// A failed command, with the exit code it ends with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Exit 2: a server holds the database file.
+    #[error(
+        "{path} is held by another process, most likely a running `shiplog serve` (DuckDB lets one process \
+         open a database). Use the server's HTTP API instead: {http}"
+    )]
+    Locked { path: PathBuf, http: &'static str },
+    #[error("{0}")]
+    Open(OpenError),
+    #[error("{0}")]
+    Usage(String),
+    /// Exit 1 after the good lines were stored.
+    #[error("{bad} bad line(s) were skipped; the {stored} good event(s) are stored")]
+    BadLines { bad: usize, stored: usize },
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Locked { .. } | CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    fn open(path: PathBuf, http: &'static str, error: OpenError) -> CliError {
+        if error.is_locked() { CliError::Locked { path, http } } else { CliError::Open(error) }
+    }
+}
+
+/// Loads the configuration with the process environment.
+pub fn load_config(file: Option<&std::path::Path>) -> Result<Config, CliError> {
+    Ok(Config::load(file, |name| std::env::var(name).ok())?)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let mut config = load_config(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(db) = args.db {
+                config.db = db;
+            }
+            if let Some(addr) = args.addr {
+                config.addr = addr;
+            }
+            serve::serve(config).await
+        }
+        Command::Demo(args) => demo::demo(config, args).await,
+        Command::Import(args) => {
+            if let Some(db) = args.db {
+                config.db = db;
+            }
+            let summary = import_files(&config, &args.files).await?;
+            eprintln!("{summary}");
+            match summary.bad {
+                0 => Ok(()),
+                bad => Err(CliError::BadLines { bad, stored: summary.accepted + summary.duplicates }),
+            }
+        }
+        Command::Metrics(args) => read::metrics(config, args),
+        Command::Report(Report::Weekly(args)) => read::weekly(config, args),
+    }
+}

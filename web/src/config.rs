@@ -1,0 +1,282 @@
+//! Configuration: built-in defaults, then the TOML file, then `SHIPLOG_*` environment
+//! variables, then command-line flags (applied by the caller). Secrets are held as
+//! `SecretString` so that no `Debug` or log line prints them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use shiplog_model::{BandsVersion, ServiceSettings, Settings};
+
+/// The default config file, read when present.
+pub const DEFAULT_FILE: &str = "shiplog.toml";
+pub const DEFAULT_DB: &str = "shiplog.duckdb";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// Everything the server and the commands read.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    pub addr: String,
+    pub settings: Settings,
+    pub max_body_bytes: usize,
+    pub writer_queue_events: usize,
+    pub tokens: Tokens,
+    pub sources: Sources,
+}
+
+/// Bearer tokens of the API's routes; `None` means the route's rule for no token.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    pub ingest: Option<SecretString>,
+    pub read: Option<SecretString>,
+    pub admin: Option<SecretString>,
+}
+
+/// Webhook secrets and source options (used by the source adapters).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub github_secret: Option<SecretString>,
+    pub github_deploy_workflows: Vec<String>,
+    pub gitlab_token: Option<SecretString>,
+    pub pagerduty_secret: Option<SecretString>,
+    pub argocd_token: Option<SecretString>,
+    pub cdevents_token: Option<SecretString>,
+}
+
+/// Why the configuration could not be loaded; each names the file or variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?}: {message}")]
+    Env { name: &'static str, value: String, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    addr: Option<String>,
+    production_environments: Option<Vec<String>>,
+    attribution_window_hours: Option<u32>,
+    main_branches: Option<Vec<String>>,
+    bands: Option<String>,
+    max_body_bytes: Option<usize>,
+    writer_queue_events: Option<usize>,
+    #[serde(default)]
+    tokens: FileTokens,
+    #[serde(default)]
+    sources: FileSources,
+    #[serde(default)]
+    services: BTreeMap<String, FileService>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTokens {
+    ingest: Option<String>,
+    read: Option<String>,
+    admin: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSources {
+    #[serde(default)]
+    github: FileSecret,
+    #[serde(default)]
+    gitlab: FileSecret,
+    #[serde(default)]
+    pagerduty: FileSecret,
+    #[serde(default)]
+    argocd: FileSecret,
+    #[serde(default)]
+    cdevents: FileSecret,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSecret {
+    secret: Option<String>,
+    token: Option<String>,
+    deploy_workflows: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileService {
+    team: Option<String>,
+    repo: Option<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    argocd_apps: Vec<String>,
+    #[serde(default)]
+    pagerduty_services: Vec<String>,
+}
+
+fn secret(value: Option<String>) -> Option<SecretString> {
+    value.filter(|v| !v.is_empty()).map(SecretString::from)
+}
+
+impl Config {
+    /// Loads `file` (or `./shiplog.toml` when present and `file` is `None`), then the
+    /// environment as `env` reports it.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let path = file.map(Path::to_path_buf).or_else(|| {
+            let default = PathBuf::from(DEFAULT_FILE);
+            default.exists().then_some(default)
+        });
+        let parsed = match &path {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?
+            }
+        };
+        let file_error = |message: String| ConfigError::Parse { path: path.clone().unwrap_or_default(), message };
+
+        let mut settings = Settings::default();
+        if let Some(envs) = parsed.production_environments {
+            settings.set_production_environments(envs);
+        }
+        if let Some(hours) = parsed.attribution_window_hours {
+            settings.attribution_window_hours = hours;
+        }
+        if let Some(branches) = parsed.main_branches {
+            settings.main_branches = branches;
+        }
+        if let Some(bands) = parsed.bands {
+            settings.bands = bands.parse::<BandsVersion>().map_err(file_error)?;
+        }
+        for (name, s) in parsed.services {
+            let service = ServiceSettings {
+                team: s.team,
+                repo: s.repo,
+                paths: s.paths,
+                argocd_apps: s.argocd_apps,
+                pagerduty_services: s.pagerduty_services,
+            };
+            settings.services.insert(name, service);
+        }
+        let mut config = Config {
+            db: parsed.db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
+            addr: parsed.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            settings,
+            max_body_bytes: parsed.max_body_bytes.unwrap_or(16 * 1024 * 1024),
+            writer_queue_events: parsed.writer_queue_events.unwrap_or(10_000),
+            tokens: Tokens {
+                ingest: secret(parsed.tokens.ingest),
+                read: secret(parsed.tokens.read),
+                admin: secret(parsed.tokens.admin),
+            },
+            sources: Sources {
+                github_secret: secret(parsed.sources.github.secret),
+                github_deploy_workflows: parsed.sources.github.deploy_workflows.unwrap_or_default(),
+                gitlab_token: secret(parsed.sources.gitlab.token),
+                pagerduty_secret: secret(parsed.sources.pagerduty.secret),
+                argocd_token: secret(parsed.sources.argocd.token),
+                cdevents_token: secret(parsed.sources.cdevents.token),
+            },
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(db) = get("SHIPLOG_DB") {
+            self.db = PathBuf::from(db);
+        }
+        if let Some(addr) = get("SHIPLOG_ADDR") {
+            self.addr = addr;
+        }
+        if let Some(envs) = get("SHIPLOG_PRODUCTION_ENVIRONMENTS") {
+            self.settings.set_production_environments(envs.split(','));
+        }
+        const WINDOW: &str = "SHIPLOG_ATTRIBUTION_WINDOW_HOURS";
+        if let Some(hours) = get(WINDOW) {
+            self.settings.attribution_window_hours = hours.trim().parse().map_err(|_| ConfigError::Env {
+                name: WINDOW,
+                value: hours.clone(),
+                message: "must be a whole number of hours".into(),
+            })?;
+        }
+        let secrets: [(&str, &mut Option<SecretString>); 8] = [
+            ("SHIPLOG_INGEST_TOKEN", &mut self.tokens.ingest),
+            ("SHIPLOG_READ_TOKEN", &mut self.tokens.read),
+            ("SHIPLOG_ADMIN_TOKEN", &mut self.tokens.admin),
+            ("SHIPLOG_GITHUB_SECRET", &mut self.sources.github_secret),
+            ("SHIPLOG_GITLAB_TOKEN", &mut self.sources.gitlab_token),
+            ("SHIPLOG_PAGERDUTY_SECRET", &mut self.sources.pagerduty_secret),
+            ("SHIPLOG_ARGOCD_TOKEN", &mut self.sources.argocd_token),
+            ("SHIPLOG_CDEVENTS_TOKEN", &mut self.sources.cdevents_token),
+        ];
+        for (name, slot) in secrets {
+            if let Some(value) = get(name) {
+                *slot = Some(SecretString::from(value));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shiplog.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn environment_wins_over_file_over_defaults() {
+        let (_dir, path) = write(
+            "addr = \"0.0.0.0:9000\"\nattribution_window_hours = 24\n[tokens]\ningest = \"from-file\"\n\
+             [services.checkout]\nteam = \"payments\"\nrepo = \"acme/shop\"\n",
+        );
+        let env = |name: &str| match name {
+            "SHIPLOG_ATTRIBUTION_WINDOW_HOURS" => Some("48".to_string()),
+            "SHIPLOG_PRODUCTION_ENVIRONMENTS" => Some("Live, prd".to_string()),
+            _ => None,
+        };
+        let c = Config::load(Some(&path), env).unwrap();
+        assert_eq!(c.addr, "0.0.0.0:9000");
+        assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
+        assert_eq!(c.settings.attribution_window_hours, 48);
+        assert!(c.settings.is_production(Some("LIVE")) && !c.settings.is_production(Some("production")));
+        assert_eq!(c.tokens.ingest.as_ref().unwrap().expose_secret(), "from-file");
+        assert_eq!(c.settings.team_of("checkout"), Some("payments"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let (_dir, path) = write("attribution_window = 3\n");
+        let e = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(e.contains("attribution_window"), "{e}");
+        let (_dir, path) = write("bands = \"2022\"\n");
+        let e = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        assert!(e.contains("2022"), "{e}");
+        let env = |n: &str| (n == "SHIPLOG_ATTRIBUTION_WINDOW_HOURS").then(|| "a week".to_string());
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert!(e.contains("SHIPLOG_ATTRIBUTION_WINDOW_HOURS") && e.contains("a week"), "{e}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let env = |n: &str| (n == "SHIPLOG_INGEST_TOKEN").then(|| "hunter2".to_string());
+        let c = Config::load(None, env).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,65 @@
+//! The API's error type: each kind maps to a status and the JSON body SPEC §5 gives,
+//! `{"error": "...", "detail": ...}`, with a message that tells the sender what to fix.
+//! Internal details are logged once here and never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use shiplog_ingest::sources::generic::LineError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// `400`: the body or the query cannot be read.
+    BadRequest(String),
+    /// `401`: missing or wrong credentials, or none configured for the route.
+    Unauthorized(String),
+    /// `413`: the body is over the route's limit.
+    TooLarge { limit: usize },
+    /// `415`: neither JSON nor NDJSON.
+    UnsupportedMediaType(String),
+    /// `422`: some events are invalid; the batch was refused whole.
+    Invalid(Vec<LineError>),
+    /// `503` with `Retry-After`: temporary trouble; the sender should retry.
+    Unavailable(String),
+    /// `500`: a read failed; logged, not explained to the client.
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, detail) = match self {
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message, Value::Null),
+            ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message, Value::Null),
+            ApiError::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than this route's limit of {limit} bytes; send smaller batches"),
+                json!({ "limit_bytes": limit }),
+            ),
+            ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, message, Value::Null),
+            ApiError::Invalid(lines) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{} invalid event(s); nothing was stored: fix them and resend the whole batch",
+                    lines.len()
+                ),
+                json!(lines),
+            ),
+            ApiError::Unavailable(message) => {
+                tracing::warn!(%message, "refused for now");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "error": format!("{message}; retry shortly"), "detail": null })),
+                )
+                    .into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            ApiError::Internal(message) => {
+                tracing::error!(%message, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log".to_owned(), Value::Null)
+            }
+        };
+        (status, Json(json!({ "error": error, "detail": detail }))).into_response()
+    }
+}

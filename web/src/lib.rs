@@ -1,0 +1,24 @@
+//! Shiplog's web server, dashboard and command line.
+//!
+//! # Layout
+//!
+//! - [`config`]: defaults, the TOML file and `SHIPLOG_*` variables.
+//! - [`store`]: opening the database with the derivation plugged into the writer.
+//! - [`app`]: state, router, and the server's lifecycle (`Application`).
+//! - `routes/`: one file per resource (events, metrics, reports, dashboard, health).
+//! - [`cli`]: the `shiplog` commands; `main.rs` only parses and dispatches.
+//!
+//! This crate holds no SQL: it calls `shiplog_queries` for reads and submits parsed
+//! events to the `shiplog_ingest` writer.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod store;
+
+mod auth;
+mod error;
+mod routes;
+
+pub use app::{Application, Mode, router};
+pub use config::Config;

@@ -1,0 +1,55 @@
+//! `GET /reports/weekly.csv`: the weekly report as CSV, or Parquet with `?format=parquet`.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use shiplog_queries::weekly;
+
+use super::ReadQuery;
+use super::metrics::require_read;
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub const PARQUET_TYPE: &str = "application/vnd.apache.parquet";
+
+pub async fn weekly(
+    State(state): State<AppState>,
+    Query(query): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.count_request();
+    require_read(&state, &headers, &query)?;
+    let period = query.period()?;
+    let filter = query.filter();
+    let settings = state.config.settings.clone();
+    let parquet = match query.format.as_deref() {
+        None | Some("csv") => false,
+        Some("parquet") => true,
+        Some(other) => return Err(ApiError::BadRequest(format!("unknown format {other:?}: use csv or parquet"))),
+    };
+    let body = state
+        .read(move |conn| {
+            let rows = weekly::weekly_report(conn, &settings, period, &filter)?;
+            if !parquet {
+                return Ok(weekly::to_csv(&rows).into_bytes());
+            }
+            let dir = tempfile::tempdir().map_err(|e| output_error("a temporary directory", e))?;
+            let path = dir.path().join("weekly.parquet");
+            weekly::write_parquet(conn, &rows, &path)?;
+            std::fs::read(&path).map_err(|e| output_error(&path.display().to_string(), e))
+        })
+        .await?;
+    let (content_type, name) =
+        if parquet { (PARQUET_TYPE, "weekly.parquet") } else { ("text/csv; charset=utf-8", "weekly.csv") };
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!("attachment; filename=\"shiplog-{}-{name}\"", period.from());
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+fn output_error(path: &str, e: std::io::Error) -> shiplog_queries::QueryError {
+    shiplog_queries::QueryError::Output { path: path.to_owned(), message: e.to_string() }
+}
