@@ -17,7 +17,10 @@ fn shiplog() -> Command {
 }
 
 fn run(args: &[&str]) -> Output {
-    shiplog().args(args).output().expect("the shiplog binary runs")
+    shiplog()
+        .args(args)
+        .output()
+        .expect("the shiplog binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -41,17 +44,46 @@ fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
     )
     .unwrap();
     let db = dir.path().join("x.duckdb");
-    let out = run(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
+    let out = run(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "bad lines make the exit code 1: {stderr}");
-    assert!(stderr.contains(&format!("{}:2: `sha` is required", file.display())), "{stderr}");
-    assert!(stderr.contains(&format!("{}:5:", file.display())), "{stderr}");
-    assert!(stderr.contains("4 event(s) read, 2 stored, 0 already stored, 2 bad line(s) skipped"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad lines make the exit code 1: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:2: `sha` is required", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:5:", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("4 event(s) read, 2 stored, 0 already stored, 2 bad line(s) skipped"),
+        "{stderr}"
+    );
 
-    let out = run(&["metrics", "--db", db.to_str().unwrap(), "--from", "2026-03-01", "--to", "2026-03-08"]);
+    let out = run(&[
+        "metrics",
+        "--db",
+        db.to_str().unwrap(),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(metrics["deployment_frequency"]["deployments"], 2, "{metrics}");
+    assert_eq!(
+        metrics["deployment_frequency"]["deployments"], 2,
+        "{metrics}"
+    );
     assert_eq!(metrics["deployment_frequency"]["deploy_days"], 2);
 }
 
@@ -59,15 +91,19 @@ fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
 async fn commands_refuse_a_database_held_by_a_server_with_exit_code_2() {
     let app = spawn_app(|_| {}).await;
     let db = app.db.to_str().unwrap().to_owned();
-    let out = tokio::task::spawn_blocking(move || run(&["metrics", "--db", &db, "--from", FROM, "--to", TO]))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        run(&["metrics", "--db", &db, "--from", FROM, "--to", TO])
+    })
+    .await
+    .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("GET /api/v1/metrics"), "{stderr}");
     let db = app.db.to_str().unwrap().to_owned();
     let events = reference("events.ndjson").display().to_string();
-    let out = tokio::task::spawn_blocking(move || run(&["import", "--db", &db, &events])).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || run(&["import", "--db", &db, &events]))
+        .await
+        .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("POST /api/v1/events"), "{stderr}");
@@ -79,10 +115,28 @@ fn weekly_report_as_parquet_keeps_types_and_unguarded_names() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.duckdb");
     let db = db.to_str().unwrap();
-    let import = run(&["import", "--db", db, reference("events.ndjson").to_str().unwrap()]);
+    let import = run(&[
+        "import",
+        "--db",
+        db,
+        reference("events.ndjson").to_str().unwrap(),
+    ]);
     assert!(import.status.success(), "{}", text(&import.stderr));
     let parquet = dir.path().join("weekly.parquet");
-    let out = run(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO, "--format", "parquet", "--out", parquet.to_str().unwrap()]);
+    let out = run(&[
+        "report",
+        "weekly",
+        "--db",
+        db,
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--format",
+        "parquet",
+        "--out",
+        parquet.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = run(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO]);
     let csv_rows = text(&csv.stdout).lines().count() - 1;
@@ -97,7 +151,10 @@ fn weekly_report_as_parquet_keeps_types_and_unguarded_names() {
         )
         .unwrap();
     assert_eq!(rows as usize, csv_rows);
-    assert_eq!(web_rows, 6, "the Parquet service name carries no formula guard");
+    assert_eq!(
+        web_rows, 6,
+        "the Parquet service name carries no formula guard"
+    );
     assert_eq!(deployments, 75);
     let types: Vec<String> = conn
         .prepare(&format!("SELECT column_type FROM (DESCRIBE SELECT week_start, deployments, lead_time_median_hours FROM '{path}')"))
@@ -114,7 +171,13 @@ fn accepted_event_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.duckdb");
     let mut server = shiplog()
-        .args(["serve", "--db", db.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
         .env("RUST_LOG", "warn")
         .stderr(Stdio::piped())
@@ -122,8 +185,15 @@ fn accepted_event_survives_kill_9() {
         .unwrap();
     // The server names its address on its first line of standard error.
     let mut first = String::new();
-    BufReader::new(server.stderr.take().unwrap()).read_line(&mut first).unwrap();
-    let url = first.split("on ").nth(1).expect("the serving line names the address").trim().to_owned();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .split("on ")
+        .nth(1)
+        .expect("the serving line names the address")
+        .trim()
+        .to_owned();
 
     let response = post_deployment(&format!("{url}api/v1/events"));
     assert_eq!(response, 202);
@@ -131,8 +201,17 @@ fn accepted_event_survives_kill_9() {
     server.wait().unwrap();
 
     let conn = duckdb::Connection::open(&db).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM deployments WHERE id = 'crash-1'", [], |r| r.get(0)).unwrap();
-    assert_eq!(n, 1, "an event answered 202 is in the database after kill -9");
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM deployments WHERE id = 'crash-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        n, 1,
+        "an event answered 202 is in the database after kill -9"
+    );
 }
 
 /// One POST from a throwaway runtime (the test itself is synchronous).

@@ -8,21 +8,32 @@ use std::process::Command;
 use support::{FROM, TO, reference_text, spawn_app};
 
 fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_shows_the_metrics_with_levels_in_a_browser() {
     let Some(browser) = chromium() else {
         // CI installs Chromium (.ci/run); on a workstation without it the test says so.
-        assert!(std::env::var_os("CI").is_none(), "Chromium is required in CI: apt-get install chromium");
-        eprintln!("skipped: no Chromium; install it with `apt-get install chromium` to run this test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Chromium is required in CI: apt-get install chromium"
+        );
+        eprintln!(
+            "skipped: no Chromium; install it with `apt-get install chromium` to run this test"
+        );
         return;
     };
     let app = spawn_app(|_| {}).await;
-    let (status, _) = app.post_events(reference_text("events.ndjson"), "application/x-ndjson").await;
+    let (status, _) = app
+        .post_events(reference_text("events.ndjson"), "application/x-ndjson")
+        .await;
     assert_eq!(status, 202);
     let url = format!("{}/?from={FROM}&to={TO}", app.base);
     let profile = tempfile::tempdir().unwrap();
@@ -48,7 +59,11 @@ async fn dashboard_shows_the_metrics_with_levels_in_a_browser() {
     .await
     .unwrap();
     let html = String::from_utf8_lossy(&dom.stdout);
-    assert!(html.contains("Shiplog"), "no page rendered: {}", String::from_utf8_lossy(&dom.stderr));
+    assert!(
+        html.contains("Shiplog"),
+        "no page rendered: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     // The reference period's figures (expected_metrics.json) with their levels.
     for expected in [
         "1.79 / day",
@@ -64,10 +79,22 @@ async fn dashboard_shows_the_metrics_with_levels_in_a_browser() {
         assert!(html.contains(expected), "the dashboard lacks {expected:?}");
     }
     for level in ["elite", "high", "low"] {
-        assert!(html.contains(&format!("class=\"level {level}\"")), "no {level} badge");
+        assert!(
+            html.contains(&format!("class=\"level {level}\"")),
+            "no {level} badge"
+        );
     }
-    for service in ["checkout", "@storefront/web", "storefront-api", "mobile-bff", "legacy-billing"] {
-        assert!(html.contains(&format!("data-service=\"{service}\"")), "no row for {service}");
+    for service in [
+        "checkout",
+        "@storefront/web",
+        "storefront-api",
+        "mobile-bff",
+        "legacy-billing",
+    ] {
+        assert!(
+            html.contains(&format!("data-service=\"{service}\"")),
+            "no row for {service}"
+        );
     }
     app.stop().await;
 }

@@ -13,24 +13,37 @@ use support::{INGEST_TOKEN, spawn_app};
 const DEPLOY: &str = r#"{"type":"deployment","id":"gha-1","service":"shop","sha":"abc123","finished_at":"2026-03-02T11:00:00Z"}"#;
 
 fn incident(n: usize) -> String {
-    format!(r#"{{"type":"incident","id":"PD-{n}","service":"shop","opened_at":"2026-03-02T12:00:00Z"}}"#)
+    format!(
+        r#"{{"type":"incident","id":"PD-{n}","service":"shop","opened_at":"2026-03-02T12:00:00Z"}}"#
+    )
 }
 
 #[tokio::test]
 async fn stored_event_is_answered_202_and_its_repeat_200() {
     let app = spawn_app(|_| {}).await;
     let (status, body) = app.post_events(DEPLOY, "application/json").await;
-    assert_eq!((status, body), (202, json!({"accepted": 1, "duplicates": 0})));
+    assert_eq!(
+        (status, body),
+        (202, json!({"accepted": 1, "duplicates": 0}))
+    );
     // The answer came after the commit: a fresh read connection sees the event.
     assert_eq!(app.raw_events(), 1);
     // Same event, keys in another order: a repeat, nothing new stored.
     let reordered = r#"{"finished_at":"2026-03-02T11:00:00Z","sha":"abc123","service":"shop","id":"gha-1","type":"deployment"}"#;
     let (status, body) = app.post_events(reordered, "application/json").await;
-    assert_eq!((status, body), (200, json!({"accepted": 0, "duplicates": 1})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"accepted": 0, "duplicates": 1}))
+    );
     assert_eq!(app.raw_events(), 1);
     // A batch with one new and one repeated event is 202 and counts both.
-    let (status, body) = app.post_events(format!("[{DEPLOY},{}]", incident(1)), "application/json").await;
-    assert_eq!((status, body), (202, json!({"accepted": 1, "duplicates": 1})));
+    let (status, body) = app
+        .post_events(format!("[{DEPLOY},{}]", incident(1)), "application/json")
+        .await;
+    assert_eq!(
+        (status, body),
+        (202, json!({"accepted": 1, "duplicates": 1}))
+    );
     app.stop().await;
 }
 
@@ -41,8 +54,18 @@ async fn tokens_are_required_and_checked() {
     let missing = app.client.post(&url).body(DEPLOY).send().await.unwrap();
     assert_eq!(missing.status(), 401);
     let body: Value = missing.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("missing token"), "{body}");
-    let wrong = app.client.post(&url).bearer_auth("not-the-token").body(DEPLOY).send().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("missing token"),
+        "{body}"
+    );
+    let wrong = app
+        .client
+        .post(&url)
+        .bearer_auth("not-the-token")
+        .body(DEPLOY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
     assert_eq!(app.raw_events(), 0);
     app.stop().await;
@@ -58,7 +81,13 @@ async fn tokens_are_required_and_checked() {
         .unwrap();
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("SHIPLOG_INGEST_TOKEN"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("SHIPLOG_INGEST_TOKEN"),
+        "{body}"
+    );
     unconfigured.stop().await;
 }
 
@@ -66,7 +95,9 @@ async fn tokens_are_required_and_checked() {
 async fn body_over_the_limit_is_413_with_a_json_error() {
     let app = spawn_app(|c| c.max_body_bytes = 1024).await;
     let big: Vec<String> = (0..40).map(incident).collect();
-    let (status, body) = app.post_events(big.join("\n"), "application/x-ndjson").await;
+    let (status, body) = app
+        .post_events(big.join("\n"), "application/x-ndjson")
+        .await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["detail"]["limit_bytes"], 1024);
     assert_eq!(app.raw_events(), 0);
@@ -78,7 +109,8 @@ async fn invalid_events_refuse_the_whole_batch_with_their_lines() {
     let app = spawn_app(|_| {}).await;
     let body = [
         incident(1),
-        r#"{"type":"deployment","id":"d","service":"shop","finished_at":"2026-03-02T11:00:00Z"}"#.into(),
+        r#"{"type":"deployment","id":"d","service":"shop","finished_at":"2026-03-02T11:00:00Z"}"#
+            .into(),
         incident(2),
         r#"{"type":"incident","id":"x","service":"ALL","opened_at":"yesterday"}"#.into(),
         "{not json".into(),
@@ -86,11 +118,19 @@ async fn invalid_events_refuse_the_whole_batch_with_their_lines() {
     .join("\n");
     let (status, body) = app.post_events(body, "application/x-ndjson").await;
     assert_eq!(status, 422, "{body}");
-    let lines: Vec<u64> = body["detail"].as_array().unwrap().iter().map(|d| d["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, [2, 4, 5]);
     let errors = body["detail"].to_string();
     assert!(errors.contains("`sha` is required"), "{errors}");
-    assert!(errors.contains("reserved") && errors.contains("RFC 3339"), "{errors}");
+    assert!(
+        errors.contains("reserved") && errors.contains("RFC 3339"),
+        "{errors}"
+    );
     assert_eq!(app.raw_events(), 0, "nothing of a refused batch is stored");
     app.stop().await;
 }
@@ -98,15 +138,24 @@ async fn invalid_events_refuse_the_whole_batch_with_their_lines() {
 #[tokio::test]
 async fn unreadable_bodies_and_queries_are_400_and_other_types_415() {
     let app = spawn_app(|_| {}).await;
-    let (status, body) = app.post_events(r#"{"type":"incident","id":"#, "application/json").await;
+    let (status, body) = app
+        .post_events(r#"{"type":"incident","id":"#, "application/json")
+        .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
     let (status, body) = app.post_events(DEPLOY, "text/plain").await;
     assert_eq!(status, 415, "{body}");
-    let (status, body) = app.get_text("/api/v1/metrics?from=2026-02-30&to=2026-03-01").await;
+    let (status, body) = app
+        .get_text("/api/v1/metrics?from=2026-02-30&to=2026-03-01")
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("YYYY-MM-DD"), "{body}");
-    let (status, body) = app.get_text("/api/v1/metrics?from=2026-03-01&to=2026-03-01").await;
+    let (status, body) = app
+        .get_text("/api/v1/metrics?from=2026-03-01&to=2026-03-01")
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("must be before"), "{body}");
     app.stop().await;
@@ -119,7 +168,13 @@ async fn full_writer_queue_is_503_with_retry_after() {
     let paused = writer.pause();
     // Three events wait in the queue while the writer is held.
     let deliveries = (1..=3)
-        .map(|n| typed_delivery("api", parse_event_text(1, &incident(n)).unwrap(), chrono::Utc::now()))
+        .map(|n| {
+            typed_delivery(
+                "api",
+                parse_event_text(1, &incident(n)).unwrap(),
+                chrono::Utc::now(),
+            )
+        })
         .collect();
     let queued = tokio::spawn({
         let writer = writer.clone();
@@ -140,12 +195,18 @@ async fn full_writer_queue_is_503_with_retry_after() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("queue is full"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("queue is full"),
+        "{body}"
+    );
     drop(paused);
     let outcome = queued.await.unwrap().unwrap();
     assert_eq!(outcome.accepted, 3);
     let (status, _) = app.post_events(DEPLOY, "application/json").await;
-    assert_eq!(status, 202, "the writer takes events again once the queue drains");
+    assert_eq!(
+        status, 202,
+        "the writer takes events again once the queue drains"
+    );
     app.stop().await;
 }
 
@@ -157,6 +218,9 @@ async fn prometheus_and_health_answer() {
     assert_eq!((status, body.as_str()), (200, "ok\n"));
     let (status, body) = app.get_text("/metrics").await;
     assert_eq!(status, 200);
-    assert!(body.lines().any(|l| l == "shiplog_events_accepted_total 1"), "{body}");
+    assert!(
+        body.lines().any(|l| l == "shiplog_events_accepted_total 1"),
+        "{body}"
+    );
     app.stop().await;
 }

@@ -57,7 +57,9 @@ impl FromStr for BandsVersion {
             "2021" => Ok(Self::V2021),
             "2023" => Ok(Self::V2023),
             "2024" => Ok(Self::V2024),
-            other => Err(format!("unknown band table `{other}`: use 2021, 2023 or 2024")),
+            other => Err(format!(
+                "unknown band table `{other}`: use 2021, 2023 or 2024"
+            )),
         }
     }
 }
@@ -78,13 +80,18 @@ pub struct BandTable {
 const LEVELS: [Level; 3] = [Level::Elite, Level::High, Level::Medium];
 
 fn level_where(thresholds: Thresholds, passes: impl Fn(f64) -> bool) -> Level {
-    LEVELS.into_iter().zip(thresholds.0).find(|(_, t)| passes(*t)).map_or(Level::Low, |(level, _)| level)
+    LEVELS
+        .into_iter()
+        .zip(thresholds.0)
+        .find(|(_, t)| passes(*t))
+        .map_or(Level::Low, |(level, _)| level)
 }
 
 impl BandTable {
     /// The table of `version`, read from the bundled `bands.csv`.
     pub fn of(version: BandsVersion) -> BandTable {
-        parse_table(include_str!("bands.csv"), version.as_str()).expect("bands.csv is well formed (tested)")
+        parse_table(include_str!("bands.csv"), version.as_str())
+            .expect("bands.csv is well formed (tested)")
     }
 
     pub fn deploys_per_day(&self, per_day: f64) -> Level {
@@ -108,22 +115,36 @@ impl BandTable {
 fn parse_number(raw: &str) -> Result<f64, String> {
     let bad = || format!("bad threshold `{raw}`");
     match raw.split_once('/') {
-        Some((n, d)) => Ok(n.trim().parse::<f64>().map_err(|_| bad())? / d.trim().parse::<f64>().map_err(|_| bad())?),
+        Some((n, d)) => Ok(n.trim().parse::<f64>().map_err(|_| bad())?
+            / d.trim().parse::<f64>().map_err(|_| bad())?),
         None => raw.trim().parse().map_err(|_| bad()),
     }
 }
 
 fn parse_table(csv: &str, version: &str) -> Result<BandTable, String> {
     let mut rows = std::collections::BTreeMap::new();
-    for line in csv.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in csv
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let cells: Vec<&str> = line.split(',').collect();
-        let [v, metric, elite, high, medium] = cells[..] else { return Err(format!("bad line `{line}`")) };
+        let [v, metric, elite, high, medium] = cells[..] else {
+            return Err(format!("bad line `{line}`"));
+        };
         if v == version {
-            let t = Thresholds([parse_number(elite)?, parse_number(high)?, parse_number(medium)?]);
+            let t = Thresholds([
+                parse_number(elite)?,
+                parse_number(high)?,
+                parse_number(medium)?,
+            ]);
             rows.insert(metric.to_owned(), t);
         }
     }
-    let mut take = |metric: &str| rows.remove(metric).ok_or(format!("band table {version} lacks {metric}"));
+    let mut take = |metric: &str| {
+        rows.remove(metric)
+            .ok_or(format!("band table {version} lacks {metric}"))
+    };
     Ok(BandTable {
         deploys_per_day: take("deploys_per_day")?,
         lead_time_hours: take("lead_time_hours")?,
@@ -138,7 +159,11 @@ mod tests {
 
     #[test]
     fn every_version_parses() {
-        for v in [BandsVersion::V2021, BandsVersion::V2023, BandsVersion::V2024] {
+        for v in [
+            BandsVersion::V2021,
+            BandsVersion::V2023,
+            BandsVersion::V2024,
+        ] {
             parse_table(include_str!("bands.csv"), v.as_str()).unwrap();
         }
     }
@@ -152,7 +177,11 @@ mod tests {
         assert_eq!(b.deploys_per_day(0.0), Level::Low);
         assert_eq!(b.lead_time(24.0), Level::High, "lead time uses <");
         assert_eq!(b.lead_time(23.99), Level::Elite);
-        assert_eq!(b.change_failure_rate(0.05), Level::Elite, "failure rate uses <=");
+        assert_eq!(
+            b.change_failure_rate(0.05),
+            Level::Elite,
+            "failure rate uses <="
+        );
         assert_eq!(b.change_failure_rate(0.2133), Level::Low);
         assert_eq!(b.recovery(1.0), Level::High);
         assert_eq!(b.recovery(720.0), Level::Low);

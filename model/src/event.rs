@@ -265,7 +265,9 @@ mod tests {
     #[test]
     fn late_open_event_leaves_a_resolved_incident_resolved() {
         let resolved = incident(Some("2026-03-02T12:00:00Z"), None);
-        let merged = resolved.clone().merge(incident(None, Some("checkout down")));
+        let merged = resolved
+            .clone()
+            .merge(incident(None, Some("checkout down")));
         assert_eq!(merged.resolved_at, resolved.resolved_at);
         assert_eq!(merged.title.as_deref(), Some("checkout down"));
     }
@@ -273,8 +275,15 @@ mod tests {
     #[test]
     fn pull_request_merges_sub_field_by_sub_field() {
         let t = |s| parse_timestamp(s).unwrap();
-        let a = PullRequest { number: Some(4), first_commit_at: Some(t("2026-01-01T00:00:00Z")), ..Default::default() };
-        let b = PullRequest { merged_at: Some(t("2026-01-02T00:00:00Z")), ..Default::default() };
+        let a = PullRequest {
+            number: Some(4),
+            first_commit_at: Some(t("2026-01-01T00:00:00Z")),
+            ..Default::default()
+        };
+        let b = PullRequest {
+            merged_at: Some(t("2026-01-02T00:00:00Z")),
+            ..Default::default()
+        };
         let m = a.merge(b);
         assert_eq!(m.number, Some(4));
         assert!(m.first_commit_at.is_some() && m.merged_at.is_some());
@@ -293,9 +302,15 @@ mod tests {
             message: None,
             pr: None,
         };
-        let kept = c.clone().merge(Change { parents: None, ..c.clone() });
+        let kept = c.clone().merge(Change {
+            parents: None,
+            ..c.clone()
+        });
         assert_eq!(kept.parents, Some(vec![sha("a")]));
-        let emptied = c.clone().merge(Change { parents: Some(vec![]), ..c });
+        let emptied = c.clone().merge(Change {
+            parents: Some(vec![]),
+            ..c
+        });
         assert_eq!(emptied.parents, Some(vec![]));
     }
 }

@@ -103,13 +103,19 @@ mod tests {
     #[test]
     fn service_named_all_is_reserved() {
         assert_eq!(ServiceName::parse("ALL"), Err(NameError::Reserved));
-        assert!(ServiceName::parse("all").is_ok(), "only the exact summary name is reserved");
+        assert!(
+            ServiceName::parse("all").is_ok(),
+            "only the exact summary name is reserved"
+        );
     }
 
     #[test]
     fn blank_and_control_characters_are_refused() {
         assert_eq!(ServiceName::parse("  "), Err(NameError::Empty));
-        assert_eq!(RepoName::parse("a\u{1f}b"), Err(NameError::ControlCharacter));
+        assert_eq!(
+            RepoName::parse("a\u{1f}b"),
+            Err(NameError::ControlCharacter)
+        );
     }
 
     #[test]

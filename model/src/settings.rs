@@ -42,9 +42,15 @@ impl Settings {
     /// The environment a deployment without one is in (SPEC §2).
     pub const DEFAULT_ENVIRONMENT: &'static str = "production";
 
-    pub fn set_production_environments<I: IntoIterator<Item = S>, S: AsRef<str>>(&mut self, names: I) {
-        self.production_environments =
-            names.into_iter().map(|n| n.as_ref().trim().to_lowercase()).filter(|n| !n.is_empty()).collect();
+    pub fn set_production_environments<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        &mut self,
+        names: I,
+    ) {
+        self.production_environments = names
+            .into_iter()
+            .map(|n| n.as_ref().trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
     }
 
     /// The production environment names, lower-cased.
@@ -55,7 +61,9 @@ impl Settings {
     /// Whether `environment` (absent: the default) is production: an exact,
     /// case-insensitive match against the list (`Prod` is; `preprod` is not).
     pub fn is_production(&self, environment: Option<&str>) -> bool {
-        let env = environment.unwrap_or(Self::DEFAULT_ENVIRONMENT).to_lowercase();
+        let env = environment
+            .unwrap_or(Self::DEFAULT_ENVIRONMENT)
+            .to_lowercase();
         self.production_environments.contains(&env)
     }
 
@@ -78,7 +86,10 @@ mod tests {
     fn production_matches_whole_names_case_insensitively() {
         let s = Settings::default();
         assert!(s.is_production(Some("Prod")));
-        assert!(s.is_production(None), "a deployment without environment is in production");
+        assert!(
+            s.is_production(None),
+            "a deployment without environment is in production"
+        );
         assert!(!s.is_production(Some("preprod")));
         assert!(!s.is_production(Some("production-eu")));
     }

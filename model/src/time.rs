@@ -44,18 +44,29 @@ impl Period {
     pub const DEFAULT_DAYS: u64 = 90;
 
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, PeriodError> {
-        if from < to { Ok(Self { from, to }) } else { Err(PeriodError::Empty { from, to }) }
+        if from < to {
+            Ok(Self { from, to })
+        } else {
+            Err(PeriodError::Empty { from, to })
+        }
     }
 
     /// The last [`Self::DEFAULT_DAYS`] days including `today`: `to` is tomorrow.
     pub fn last_days_until(today: NaiveDate, days: u64) -> Self {
         let to = today + Days::new(1);
-        Self { from: to - Days::new(days), to }
+        Self {
+            from: to - Days::new(days),
+            to,
+        }
     }
 
     /// Parses the `from`/`to` pair of a query string or command line; both absent
     /// means the default period ending `today`.
-    pub fn parse(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<Self, PeriodError> {
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Self, PeriodError> {
         match (from, to) {
             (None, None) => Ok(Self::last_days_until(today, Self::DEFAULT_DAYS)),
             (Some(from), Some(to)) => Self::new(parse_date("from", from)?, parse_date("to", to)?),
@@ -80,12 +91,19 @@ impl Period {
     pub fn week_starts(&self) -> Vec<NaiveDate> {
         let offset = (7 - self.from.weekday().num_days_from_monday()) % 7;
         let first = self.from + Days::new(u64::from(offset));
-        first.iter_days().step_by(7).take_while(|d| *d < self.to).collect()
+        first
+            .iter_days()
+            .step_by(7)
+            .take_while(|d| *d < self.to)
+            .collect()
     }
 }
 
 fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, PeriodError> {
-    let bad = || PeriodError::BadDate { field, value: value.to_owned() };
+    let bad = || PeriodError::BadDate {
+        field,
+        value: value.to_owned(),
+    };
     if value.len() != 10 {
         return Err(bad());
     }
@@ -115,15 +133,27 @@ mod tests {
 
     #[test]
     fn period_must_not_be_empty_or_half_given() {
-        assert!(matches!(Period::parse(Some("2026-01-05"), Some("2026-01-05"), date("2026-01-01")), Err(PeriodError::Empty { .. })));
-        assert_eq!(Period::parse(Some("2026-01-05"), None, date("2026-01-01")), Err(PeriodError::HalfOpen));
-        assert!(matches!(Period::parse(Some("2026-1-5"), Some("2026-02-01"), date("2026-01-01")), Err(PeriodError::BadDate { field: "from", .. })));
+        assert!(matches!(
+            Period::parse(Some("2026-01-05"), Some("2026-01-05"), date("2026-01-01")),
+            Err(PeriodError::Empty { .. })
+        ));
+        assert_eq!(
+            Period::parse(Some("2026-01-05"), None, date("2026-01-01")),
+            Err(PeriodError::HalfOpen)
+        );
+        assert!(matches!(
+            Period::parse(Some("2026-1-5"), Some("2026-02-01"), date("2026-01-01")),
+            Err(PeriodError::BadDate { field: "from", .. })
+        ));
     }
 
     #[test]
     fn weeks_are_the_mondays_in_the_period() {
         let p = Period::new(date("2026-01-07"), date("2026-01-27")).unwrap();
-        assert_eq!(p.week_starts(), vec![date("2026-01-12"), date("2026-01-19"), date("2026-01-26")]);
+        assert_eq!(
+            p.week_starts(),
+            vec![date("2026-01-12"), date("2026-01-19"), date("2026-01-26")]
+        );
         let p = Period::new(date("2026-01-05"), date("2026-01-12")).unwrap();
         assert_eq!(p.week_starts(), vec![date("2026-01-05")]);
     }

@@ -39,7 +39,10 @@ impl Figures {
 }
 
 fn midnight(date: NaiveDate) -> Value {
-    Value::Timestamp(TimeUnit::Microsecond, date.and_time(NaiveTime::MIN).and_utc().timestamp_micros())
+    Value::Timestamp(
+        TimeUnit::Microsecond,
+        date.and_time(NaiveTime::MIN).and_utc().timestamp_micros(),
+    )
 }
 
 /// Figures for `services`, in buckets of `days` days starting at `first`, one every
@@ -57,7 +60,8 @@ pub fn figures(
     let rows = stmt.query_map(params![midnight(first), midnight(end), days], |row| {
         let bucket: String = row.get(0)?;
         Ok(Figures {
-            bucket: NaiveDate::parse_from_str(&bucket, "%Y-%m-%d").expect("strftime gives ISO dates"),
+            bucket: NaiveDate::parse_from_str(&bucket, "%Y-%m-%d")
+                .expect("strftime gives ISO dates"),
             service: row.get(1)?,
             deployments: row.get(2)?,
             deploy_days: row.get(3)?,
@@ -76,7 +80,11 @@ pub fn figures(
     let mut figures: Vec<Figures> = rows.collect::<Result<_, _>>()?;
     // Code-point order within each bucket, totals last, whatever the collation.
     figures.sort_by(|a, b| {
-        (a.bucket, a.service.is_none(), &a.service).cmp(&(b.bucket, b.service.is_none(), &b.service))
+        (a.bucket, a.service.is_none(), &a.service).cmp(&(
+            b.bucket,
+            b.service.is_none(),
+            &b.service,
+        ))
     });
     Ok(figures)
 }

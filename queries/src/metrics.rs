@@ -71,7 +71,9 @@ pub struct ReworkRate {
 
 /// Rounds for display as SPEC §5's example does, from the exact binary value.
 fn round(value: f64, places: usize) -> f64 {
-    format!("{value:.places$}").parse().expect("a formatted float parses")
+    format!("{value:.places$}")
+        .parse()
+        .expect("a formatted float parses")
 }
 
 fn rounded(value: Option<f64>, places: usize) -> Option<f64> {
@@ -83,11 +85,24 @@ fn level(value: Option<f64>, judge: impl Fn(f64) -> Level) -> Option<&'static st
 }
 
 /// The metrics of `period` over the services `filter` selects.
-pub fn metrics(conn: &Connection, settings: &Settings, period: Period, filter: &Filter) -> Result<Metrics, QueryError> {
+pub fn metrics(
+    conn: &Connection,
+    settings: &Settings,
+    period: Period,
+    filter: &Filter,
+) -> Result<Metrics, QueryError> {
     let services = select(conn, settings, filter)?;
     let rows = figures(conn, &services, period.from(), period.to(), period.days())?;
-    let total = rows.into_iter().find(|f| f.service.is_none()).expect("figures.sql always has a total row");
-    Ok(from_figures(&total, period, filter, &BandTable::of(settings.bands)))
+    let total = rows
+        .into_iter()
+        .find(|f| f.service.is_none())
+        .expect("figures.sql always has a total row");
+    Ok(from_figures(
+        &total,
+        period,
+        filter,
+        &BandTable::of(settings.bands),
+    ))
 }
 
 /// Levels are judged on unrounded values (SPEC §8); the JSON carries rounded ones.
@@ -128,6 +143,10 @@ pub fn from_figures(f: &Figures, period: Period, filter: &Filter, bands: &BandTa
             median_hours: rounded(f.restore_median_hours, 2),
             level: level(f.restore_median_hours, |v| bands.recovery(v)),
         },
-        rework_rate: ReworkRate { deployments: f.deployments, rework: f.rework, rate: rounded(f.rework_rate(), 4) },
+        rework_rate: ReworkRate {
+            deployments: f.deployments,
+            rework: f.rework,
+            rate: rounded(f.rework_rate(), 4),
+        },
     }
 }

@@ -38,11 +38,20 @@ pub fn services(conn: &Connection, settings: &Settings) -> Result<Vec<ScopedServ
 }
 
 /// The services `filter` selects.
-pub fn select(conn: &Connection, settings: &Settings, filter: &Filter) -> Result<Vec<String>, QueryError> {
+pub fn select(
+    conn: &Connection,
+    settings: &Settings,
+    filter: &Filter,
+) -> Result<Vec<String>, QueryError> {
     Ok(services(conn, settings)?
         .into_iter()
         .filter(|s| filter.service.as_ref().is_none_or(|f| *f == s.service))
-        .filter(|s| filter.team.as_ref().is_none_or(|t| s.team.as_ref() == Some(t)))
+        .filter(|s| {
+            filter
+                .team
+                .as_ref()
+                .is_none_or(|t| s.team.as_ref() == Some(t))
+        })
         .map(|s| s.service)
         .collect())
 }

@@ -12,8 +12,10 @@ pub(crate) fn set_names<'a>(
     table: &'static str,
     names: impl IntoIterator<Item = &'a str>,
 ) -> duckdb::Result<()> {
-    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {table} (service VARCHAR)"))?;
-    let mut appender = conn.appender_to_db(table, "temp")?;
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE {table} (service VARCHAR)"
+    ))?;
+    let mut appender = conn.appender_to_catalog_and_db(table, "temp", "main")?;
     for name in names {
         appender.append_row(params![name])?;
     }

@@ -35,7 +35,9 @@ pub fn weekly_report(
     period: Period,
     filter: &Filter,
 ) -> Result<Vec<WeeklyRow>, QueryError> {
-    let Some(&first) = period.week_starts().first() else { return Ok(Vec::new()) };
+    let Some(&first) = period.week_starts().first() else {
+        return Ok(Vec::new());
+    };
     let services = select(conn, settings, filter)?;
     Ok(figures(conn, &services, first, period.to(), 7)?
         .into_iter()
@@ -57,7 +59,11 @@ fn guard(text: &str) -> String {
 
 /// RFC 4180 quoting, only where needed.
 fn quote(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Fixed decimals from the double's exact value (`format!` rounds correctly); empty
@@ -102,10 +108,11 @@ pub fn to_csv(rows: &[WeeklyRow]) -> String {
 pub fn write_parquet(conn: &Connection, rows: &[WeeklyRow], path: &Path) -> Result<(), QueryError> {
     conn.execute_batch(include_str!("sql/weekly_parquet_table.sql"))?;
     {
-        let mut appender = conn.appender_to_db("weekly_report", "temp")?;
+        let mut appender = conn.appender_to_catalog_and_db("weekly_report", "temp", "main")?;
         for row in rows {
             let f = &row.figures;
-            let days = (row.week_start - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days();
+            let days =
+                (row.week_start - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days();
             appender.append_row(params![
                 Value::Date32(days as i32),
                 row.service,
@@ -133,7 +140,10 @@ pub fn write_parquet(conn: &Connection, rows: &[WeeklyRow], path: &Path) -> Resu
     })?;
     // COPY takes its target as a literal, not a parameter: quote it as SQL does. The
     // table keeps insertion order, which is the report's order.
-    let copy = format!("COPY weekly_report TO '{}' (FORMAT parquet)", target.replace('\'', "''"));
+    let copy = format!(
+        "COPY weekly_report TO '{}' (FORMAT parquet)",
+        target.replace('\'', "''")
+    );
     conn.execute_batch(&copy)?;
     Ok(())
 }

@@ -29,7 +29,8 @@ pub struct TestApp {
 
 /// A config with defaults only (no file, no environment), a database in `dir`.
 pub fn test_config(dir: &Path) -> Config {
-    let mut config = Config::load(Some(&empty_config_file(dir)), |_| None).expect("defaults load");
+    let mut config =
+        Config::load(Some(empty_config_file(dir).as_path()), |_| None).expect("defaults load");
     config.db = dir.join("shiplog.duckdb");
     config.addr = "127.0.0.1:0".into();
     config
@@ -48,7 +49,9 @@ pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.tokens.ingest = Some(SecretString::from(INGEST_TOKEN));
     configure(&mut config);
     let db = config.db.clone();
-    let app = Application::build(config, Mode::Serve).await.expect("the app starts");
+    let app = Application::build(config, Mode::Serve)
+        .await
+        .expect("the app starts");
     let addr = app.local_addr();
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -68,7 +71,11 @@ pub async fn spawn_app(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
-    pub async fn post_events(&self, body: impl Into<reqwest::Body>, content_type: &str) -> (u16, Value) {
+    pub async fn post_events(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> (u16, Value) {
         let response = self
             .client
             .post(format!("{}/api/v1/events", self.base))
@@ -83,7 +90,12 @@ impl TestApp {
     }
 
     pub async fn get_text(&self, path_and_query: &str) -> (u16, String) {
-        let response = self.client.get(format!("{}{path_and_query}", self.base)).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await
+            .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
@@ -92,7 +104,11 @@ impl TestApp {
         self.state
             .db
             .readers
-            .with(|c| c.query_row("SELECT count(*) FROM raw_events", [], |r| r.get::<_, i64>(0)))
+            .with(|c| {
+                c.query_row("SELECT count(*) FROM raw_events", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
             .unwrap()
             .unwrap()
     }
@@ -109,7 +125,9 @@ impl TestApp {
 }
 
 pub fn reference(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/reference").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/reference")
+        .join(name)
 }
 
 pub fn reference_text(name: &str) -> String {
@@ -145,18 +163,33 @@ pub fn csv_differences(actual: &str, expected: &str) -> Vec<String> {
     let expected: Vec<&str> = expected.lines().collect();
     let mut out = Vec::new();
     if actual.len() != expected.len() {
-        out.push(format!("{} lines, expected {}", actual.len(), expected.len()));
+        out.push(format!(
+            "{} lines, expected {}",
+            actual.len(),
+            expected.len()
+        ));
     }
     let header: Vec<&str> = expected[0].split(',').collect();
     for (n, (a, e)) in actual.iter().zip(&expected).enumerate() {
         let (a, e): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), e.split(',').collect());
         if a.len() != e.len() {
-            out.push(format!("line {}: {} cells, expected {}", n + 1, a.len(), e.len()));
+            out.push(format!(
+                "line {}: {} cells, expected {}",
+                n + 1,
+                a.len(),
+                e.len()
+            ));
             continue;
         }
         for (i, (ac, ec)) in a.iter().zip(&e).enumerate() {
             if !cells_match(header[i], ac, ec) {
-                out.push(format!("line {} ({} {}), {}: {ac} != {ec}", n + 1, e[0], e[1], header[i]));
+                out.push(format!(
+                    "line {} ({} {}), {}: {ac} != {ec}",
+                    n + 1,
+                    e[0],
+                    e[1],
+                    header[i]
+                ));
             }
         }
     }
@@ -180,7 +213,9 @@ fn walk(path: &str, actual: &Value, expected: &Value, out: &mut Vec<String>) {
         }
         Value::Number(e) => {
             let name = path.rsplit('.').next().unwrap_or("");
-            let ok = actual.as_f64().is_some_and(|a| cells_match(name, &a.to_string(), &e.to_string()));
+            let ok = actual
+                .as_f64()
+                .is_some_and(|a| cells_match(name, &a.to_string(), &e.to_string()));
             if !ok {
                 out.push(format!("{path}: {actual} != {expected}"));
             }

@@ -20,13 +20,17 @@ use shiplog_web::{Application, Config, Mode};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn config(dir: &std::path::Path, name: &str) -> Config {
     let empty = dir.join("empty.toml");
     std::fs::write(&empty, "").unwrap();
-    let mut config = Config::load(Some(&empty), |_| None).unwrap();
+    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
     config.db = dir.join(name);
     config.addr = "127.0.0.1:0".into();
     config.tokens.ingest = Some(SecretString::from("bench"));
@@ -41,7 +45,9 @@ fn history(seed: u64, days: u32) -> Vec<String> {
 
 async fn http_single_events(lines: &[String], clients: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let app = Application::build(config(dir.path(), "http.duckdb"), Mode::Serve).await.unwrap();
+    let app = Application::build(config(dir.path(), "http.duckdb"), Mode::Serve)
+        .await
+        .unwrap();
     let url = format!("http://{}/api/v1/events", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(app.run_until_stopped(async {
@@ -95,9 +101,15 @@ async fn import_and_read(lines: &[String]) {
     let file = dir.path().join("events.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
     let started = Instant::now();
-    let summary = shiplog_web::cli::import_files(&config, &[file.display().to_string()]).await.unwrap();
+    let summary = shiplog_web::cli::import_files(&config, &[file.display().to_string()])
+        .await
+        .unwrap();
     let seconds = started.elapsed().as_secs_f64();
-    println!("shiplog import: {} events in {seconds:.2} s, {:.0} events/s ({summary})", lines.len(), lines.len() as f64 / seconds);
+    println!(
+        "shiplog import: {} events in {seconds:.2} s, {:.0} events/s ({summary})",
+        lines.len(),
+        lines.len() as f64 / seconds
+    );
 
     let store = shiplog_ingest::store::Store::open(&config.db).unwrap();
     let conn = store.connection();
@@ -107,7 +119,8 @@ async fn import_and_read(lines: &[String]) {
         let m = metrics(conn, &config.settings, period, &Filter::default()).unwrap();
         let metrics_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
-        let rows = weekly::weekly_report(conn, &config.settings, period, &Filter::default()).unwrap();
+        let rows =
+            weekly::weekly_report(conn, &config.settings, period, &Filter::default()).unwrap();
         let weekly_ms = started.elapsed().as_secs_f64() * 1e3;
         println!(
             "reads: metrics JSON over {} deployments {metrics_ms:.1} ms; weekly report ({} rows) {weekly_ms:.1} ms",

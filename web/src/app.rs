@@ -49,7 +49,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(db: Database, config: Config, mode: Mode) -> AppState {
-        AppState(Arc::new(Inner { db, config, mode, requests: AtomicU64::new(0) }))
+        AppState(Arc::new(Inner {
+            db,
+            config,
+            mode,
+            requests: AtomicU64::new(0),
+        }))
     }
 
     /// Runs a read on a pooled connection on a blocking thread.
@@ -78,7 +83,10 @@ pub enum StartError {
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// A bound, ready server.
@@ -96,7 +104,10 @@ impl Application {
     pub async fn build(config: Config, mode: Mode) -> Result<Application, StartError> {
         let path = config.db.clone();
         let settings = config.settings.clone();
-        let options = WriterOptions { queue_events: config.writer_queue_events, ..WriterOptions::default() };
+        let options = WriterOptions {
+            queue_events: config.writer_queue_events,
+            ..WriterOptions::default()
+        };
         let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
             .await
             .map_err(|e| OpenError::Writer(e.to_string()))??;
@@ -104,15 +115,28 @@ impl Application {
     }
 
     /// Serves an already open database.
-    pub async fn with_database(db: Database, config: Config, mode: Mode) -> Result<Application, StartError> {
-        let listener = TcpListener::bind(&config.addr)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.addr.clone(), source })?;
-        Ok(Application { listener, state: AppState::new(db, config, mode) })
+    pub async fn with_database(
+        db: Database,
+        config: Config,
+        mode: Mode,
+    ) -> Result<Application, StartError> {
+        let listener =
+            TcpListener::bind(&config.addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.addr.clone(),
+                    source,
+                })?;
+        Ok(Application {
+            listener,
+            state: AppState::new(db, config, mode),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -125,11 +149,18 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish and
     /// stops the writer after the queued batches are committed.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
-        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await;
         let writer = state.db.writer.clone();
-        tokio::task::spawn_blocking(move || writer.shutdown()).await.map_err(std::io::Error::other)?;
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .map_err(std::io::Error::other)?;
         served
     }
 }
@@ -139,7 +170,10 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/", get(routes::dashboard::page))
-        .route("/api/v1/events", post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)))
+        .route(
+            "/api/v1/events",
+            post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)),
+        )
         .route("/api/v1/metrics", get(routes::metrics::get_metrics))
         .route("/reports/weekly.csv", get(routes::reports::weekly))
         .route("/healthz", get(routes::health::healthz))

@@ -22,14 +22,23 @@ fn matches(expected: &SecretString, presented: Option<&str>) -> bool {
 }
 
 /// A route that needs a token: refused when none is configured (unless `open`).
-pub fn require(expected: Option<&SecretString>, presented: Option<&str>, variable: &str, open: bool) -> Result<(), ApiError> {
+pub fn require(
+    expected: Option<&SecretString>,
+    presented: Option<&str>,
+    variable: &str,
+    open: bool,
+) -> Result<(), ApiError> {
     match expected {
         None if open => Ok(()),
-        None => Err(ApiError::Unauthorized(format!("this route is disabled until a token is configured: set {variable}"))),
+        None => Err(ApiError::Unauthorized(format!(
+            "this route is disabled until a token is configured: set {variable}"
+        ))),
         Some(expected) if matches(expected, presented) => Ok(()),
-        Some(_) if presented.is_none() => {
-            Err(ApiError::Unauthorized("missing token: send `Authorization: Bearer <token>`".into()))
-        }
-        Some(_) => Err(ApiError::Unauthorized(format!("wrong token (compare it with {variable})"))),
+        Some(_) if presented.is_none() => Err(ApiError::Unauthorized(
+            "missing token: send `Authorization: Bearer <token>`".into(),
+        )),
+        Some(_) => Err(ApiError::Unauthorized(format!(
+            "wrong token (compare it with {variable})"
+        ))),
     }
 }

@@ -49,11 +49,18 @@ pub struct Sources {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?}: {message}")]
-    Env { name: &'static str, value: String, message: String },
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,7 +133,10 @@ fn secret(value: Option<String>) -> Option<SecretString> {
 impl Config {
     /// Loads `file` (or `./shiplog.toml` when present and `file` is `None`), then the
     /// environment as `env` reports it.
-    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let path = file.map(Path::to_path_buf).or_else(|| {
             let default = PathBuf::from(DEFAULT_FILE);
             default.exists().then_some(default)
@@ -134,13 +144,20 @@ impl Config {
         let parsed = match &path {
             None => FileConfig::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text)
-                    .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
             }
         };
-        let file_error = |message: String| ConfigError::Parse { path: path.clone().unwrap_or_default(), message };
+        let file_error = |message: String| ConfigError::Parse {
+            path: path.clone().unwrap_or_default(),
+            message,
+        };
 
         let mut settings = Settings::default();
         if let Some(envs) = parsed.production_environments {
@@ -202,11 +219,12 @@ impl Config {
         }
         const WINDOW: &str = "SHIPLOG_ATTRIBUTION_WINDOW_HOURS";
         if let Some(hours) = get(WINDOW) {
-            self.settings.attribution_window_hours = hours.trim().parse().map_err(|_| ConfigError::Env {
-                name: WINDOW,
-                value: hours.clone(),
-                message: "must be a whole number of hours".into(),
-            })?;
+            self.settings.attribution_window_hours =
+                hours.trim().parse().map_err(|_| ConfigError::Env {
+                    name: WINDOW,
+                    value: hours.clone(),
+                    message: "must be a whole number of hours".into(),
+                })?;
         }
         let secrets: [(&str, &mut Option<SecretString>); 8] = [
             ("SHIPLOG_INGEST_TOKEN", &mut self.tokens.ingest),
@@ -214,7 +232,10 @@ impl Config {
             ("SHIPLOG_ADMIN_TOKEN", &mut self.tokens.admin),
             ("SHIPLOG_GITHUB_SECRET", &mut self.sources.github_secret),
             ("SHIPLOG_GITLAB_TOKEN", &mut self.sources.gitlab_token),
-            ("SHIPLOG_PAGERDUTY_SECRET", &mut self.sources.pagerduty_secret),
+            (
+                "SHIPLOG_PAGERDUTY_SECRET",
+                &mut self.sources.pagerduty_secret,
+            ),
             ("SHIPLOG_ARGOCD_TOKEN", &mut self.sources.argocd_token),
             ("SHIPLOG_CDEVENTS_TOKEN", &mut self.sources.cdevents_token),
         ];
@@ -251,26 +272,38 @@ mod tests {
             "SHIPLOG_PRODUCTION_ENVIRONMENTS" => Some("Live, prd".to_string()),
             _ => None,
         };
-        let c = Config::load(Some(&path), env).unwrap();
+        let c = Config::load(Some(path.as_path()), env).unwrap();
         assert_eq!(c.addr, "0.0.0.0:9000");
         assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
         assert_eq!(c.settings.attribution_window_hours, 48);
-        assert!(c.settings.is_production(Some("LIVE")) && !c.settings.is_production(Some("production")));
-        assert_eq!(c.tokens.ingest.as_ref().unwrap().expose_secret(), "from-file");
+        assert!(
+            c.settings.is_production(Some("LIVE")) && !c.settings.is_production(Some("production"))
+        );
+        assert_eq!(
+            c.tokens.ingest.as_ref().unwrap().expose_secret(),
+            "from-file"
+        );
         assert_eq!(c.settings.team_of("checkout"), Some("payments"));
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_named() {
         let (_dir, path) = write("attribution_window = 3\n");
-        let e = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        let e = Config::load(Some(path.as_path()), |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("attribution_window"), "{e}");
         let (_dir, path) = write("bands = \"2022\"\n");
-        let e = Config::load(Some(&path), |_| None).unwrap_err().to_string();
+        let e = Config::load(Some(path.as_path()), |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2022"), "{e}");
         let env = |n: &str| (n == "SHIPLOG_ATTRIBUTION_WINDOW_HOURS").then(|| "a week".to_string());
         let e = Config::load(None, env).unwrap_err().to_string();
-        assert!(e.contains("SHIPLOG_ATTRIBUTION_WINDOW_HOURS") && e.contains("a week"), "{e}");
+        assert!(
+            e.contains("SHIPLOG_ATTRIBUTION_WINDOW_HOURS") && e.contains("a week"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -33,10 +33,14 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message, Value::Null),
             ApiError::TooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than this route's limit of {limit} bytes; send smaller batches"),
+                format!(
+                    "the body is larger than this route's limit of {limit} bytes; send smaller batches"
+                ),
                 json!({ "limit_bytes": limit }),
             ),
-            ApiError::UnsupportedMediaType(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, message, Value::Null),
+            ApiError::UnsupportedMediaType(message) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, message, Value::Null)
+            }
             ApiError::Invalid(lines) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!(
@@ -52,12 +56,18 @@ impl IntoResponse for ApiError {
                     Json(json!({ "error": format!("{message}; retry shortly"), "detail": null })),
                 )
                     .into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
             ApiError::Internal(message) => {
                 tracing::error!(%message, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log".to_owned(), Value::Null)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; see the server log".to_owned(),
+                    Value::Null,
+                )
             }
         };
         (status, Json(json!({ "error": error, "detail": detail }))).into_response()

@@ -8,9 +8,15 @@ use tracing_subscriber::EnvFilter;
 async fn main() {
     let cli = Cli::parse();
     // The server logs its requests and batches; one-shot commands only warnings.
-    let default = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+        )
         .with_writer(std::io::stderr)
         .init();
     if let Err(error) = run(cli).await {

@@ -33,7 +33,9 @@ struct DeriveAfterWrite(Deriver);
 
 impl Refresh for DeriveAfterWrite {
     fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), String> {
-        self.0.refresh(conn, &touched.services, &touched.repos).map_err(|e| e.to_string())
+        self.0
+            .refresh(conn, &touched.services, &touched.repos)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -46,15 +48,23 @@ pub struct Database {
 
 /// Opens `path`, migrates it, recomputes derived facts if the settings changed, and
 /// starts the writer.
-pub fn open(path: &Path, settings: &Settings, options: WriterOptions) -> Result<Database, OpenError> {
+pub fn open(
+    path: &Path,
+    settings: &Settings,
+    options: WriterOptions,
+) -> Result<Database, OpenError> {
     let store = Store::open(path)?;
     let deriver = Deriver::new(settings.clone());
     if deriver.ensure_current(store.connection())? {
         tracing::info!("derived facts recomputed for the current settings");
     }
     let readers = ReadPool::new(store.reader()?);
-    let writer = Writer::spawn(store.into_connection(), Box::new(DeriveAfterWrite(deriver)), options)
-        .map_err(OpenError::Writer)?;
+    let writer = Writer::spawn(
+        store.into_connection(),
+        Box::new(DeriveAfterWrite(deriver)),
+        options,
+    )
+    .map_err(OpenError::Writer)?;
     Ok(Database { writer, readers })
 }
 
@@ -67,7 +77,10 @@ pub struct ReadPool {
 
 impl ReadPool {
     pub fn new(base: Connection) -> ReadPool {
-        ReadPool { base: Mutex::new(base), idle: Mutex::new(Vec::new()) }
+        ReadPool {
+            base: Mutex::new(base),
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     /// Runs `read` on a pooled connection (call from a blocking thread).
@@ -75,10 +88,17 @@ impl ReadPool {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => self.base.lock().unwrap_or_else(|e| e.into_inner()).try_clone()?,
+            None => self
+                .base
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_clone()?,
         };
         let result = read(&conn);
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
         Ok(result)
     }
 }

@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use shiplog_model::{
-    Build, Change, CommitSha, Deployment, Event, EventId, EventKind, Incident, ListedCommit, NameError,
-    PullRequest, RepoName, ServiceName, Timestamp, parse_timestamp,
+    Build, Change, CommitSha, Deployment, Event, EventId, EventKind, Incident, ListedCommit,
+    NameError, PullRequest, RepoName, ServiceName, Timestamp, parse_timestamp,
 };
 
 /// A valid typed event together with the text it arrived as.
@@ -51,8 +51,12 @@ pub enum BodyFormat {
 }
 
 /// Parses a request body into its events, each valid or with its error.
-pub fn parse_body(body: &[u8], format: BodyFormat) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
-    let text = std::str::from_utf8(body).map_err(|e| BodyError::NotJson(format!("not UTF-8: {e}")))?;
+pub fn parse_body(
+    body: &[u8],
+    format: BodyFormat,
+) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
+    let text =
+        std::str::from_utf8(body).map_err(|e| BodyError::NotJson(format!("not UTF-8: {e}")))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Err(BodyError::Empty);
@@ -75,9 +79,14 @@ fn parse_json(text: &str) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyErr
     if text.starts_with('[') {
         let items: Vec<&serde_json::value::RawValue> =
             serde_json::from_str(text).map_err(|e| BodyError::NotJson(e.to_string()))?;
-        Ok(items.iter().enumerate().map(|(i, raw)| parse_event_text(i + 1, raw.get())).collect())
+        Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| parse_event_text(i + 1, raw.get()))
+            .collect())
     } else if text.starts_with('{') {
-        serde_json::from_str::<&serde_json::value::RawValue>(text).map_err(|e| BodyError::NotJson(e.to_string()))?;
+        serde_json::from_str::<&serde_json::value::RawValue>(text)
+            .map_err(|e| BodyError::NotJson(e.to_string()))?;
         Ok(vec![parse_event_text(1, text)])
     } else {
         Err(BodyError::NotObjectOrArray)
@@ -97,9 +106,14 @@ pub fn parse_ndjson(text: &str) -> Vec<Result<ParsedEvent, LineError>> {
 /// Parses one event given as JSON text.
 pub fn parse_event_text(line: usize, text: &str) -> Result<ParsedEvent, LineError> {
     let fail = |error: String| LineError { line, error };
-    let value: Value = serde_json::from_str(text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
     let event = parse_event(&value).map_err(fail)?;
-    Ok(ParsedEvent { event, raw: text.to_owned(), delivery_key: content_key(&value) })
+    Ok(ParsedEvent {
+        event,
+        raw: text.to_owned(),
+        delivery_key: content_key(&value),
+    })
 }
 
 /// The dedupe key of a typed event: SHA-256 of its canonical JSON (keys sorted, no
@@ -107,7 +121,10 @@ pub fn parse_event_text(line: usize, text: &str) -> Result<ParsedEvent, LineErro
 pub fn content_key(value: &Value) -> String {
     let mut canonical = String::new();
     write_canonical(value, &mut canonical);
-    format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    )
 }
 
 fn write_canonical(value: &Value, out: &mut String) {
@@ -142,12 +159,20 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// Parses one typed event, collecting every problem with it into one message.
 pub fn parse_event(value: &Value) -> Result<Event, String> {
-    let Value::Object(map) = value else { return Err("an event must be a JSON object".into()) };
-    let mut f = Fields { map, problems: Vec::new() };
+    let Value::Object(map) = value else {
+        return Err("an event must be a JSON object".into());
+    };
+    let mut f = Fields {
+        map,
+        problems: Vec::new(),
+    };
     let kind = match map.get("type") {
-        None | Some(Value::Null) => return Err("`type` is required: change, deployment, incident or build".into()),
-        Some(Value::String(t)) => EventKind::parse(t)
-            .ok_or_else(|| format!("unknown `type` {t:?}: use change, deployment, incident or build"))?,
+        None | Some(Value::Null) => {
+            return Err("`type` is required: change, deployment, incident or build".into());
+        }
+        Some(Value::String(t)) => EventKind::parse(t).ok_or_else(|| {
+            format!("unknown `type` {t:?}: use change, deployment, incident or build")
+        })?,
         Some(_) => return Err("`type` must be a string".into()),
     };
     let event = match kind {
@@ -195,18 +220,33 @@ impl Fields<'_> {
         value
     }
 
-    fn name<T>(&mut self, key: &str, required: bool, parse: fn(&str) -> Result<T, NameError>) -> Option<T> {
-        let raw = if required { self.required_text(key)? } else { self.text(key)? };
-        parse(&raw).map_err(|e| self.problems.push(format!("`{key}` {e}"))).ok()
+    fn name<T>(
+        &mut self,
+        key: &str,
+        required: bool,
+        parse: fn(&str) -> Result<T, NameError>,
+    ) -> Option<T> {
+        let raw = if required {
+            self.required_text(key)?
+        } else {
+            self.text(key)?
+        };
+        parse(&raw)
+            .map_err(|e| self.problems.push(format!("`{key}` {e}")))
+            .ok()
     }
 
     fn time_value(&mut self, key: &str, value: &Value) -> Option<Timestamp> {
         match value {
             Value::String(s) => parse_timestamp(s)
-                .map_err(|_| self.problems.push(format!("`{key}` is not an RFC 3339 timestamp: {s:?}")))
+                .map_err(|_| {
+                    self.problems
+                        .push(format!("`{key}` is not an RFC 3339 timestamp: {s:?}"))
+                })
                 .ok(),
             _ => {
-                self.problems.push(format!("`{key}` must be an RFC 3339 timestamp string"));
+                self.problems
+                    .push(format!("`{key}` must be an RFC 3339 timestamp string"));
                 None
             }
         }
@@ -247,7 +287,8 @@ fn change(f: &mut Fields) -> Option<Change> {
             .filter_map(|(i, p)| match p.as_str().map(CommitSha::parse) {
                 Some(Ok(sha)) => Some(sha),
                 _ => {
-                    f.problems.push(format!("`parents[{i}]` must be a commit sha string"));
+                    f.problems
+                        .push(format!("`parents[{i}]` must be a commit sha string"));
                     None
                 }
             })
@@ -274,7 +315,11 @@ fn change(f: &mut Fields) -> Option<Change> {
 }
 
 fn pull_request(f: &mut Fields, map: &Map<String, Value>) -> PullRequest {
-    let mut time = |key: &str| map.get(key).filter(|v| !v.is_null()).and_then(|v| f.time_value(&format!("pr.{key}"), v));
+    let mut time = |key: &str| {
+        map.get(key)
+            .filter(|v| !v.is_null())
+            .and_then(|v| f.time_value(&format!("pr.{key}"), v))
+    };
     let first_commit_at = time("first_commit_at");
     let opened_at = time("opened_at");
     let merged_at = time("merged_at");
@@ -285,7 +330,12 @@ fn pull_request(f: &mut Fields, map: &Map<String, Value>) -> PullRequest {
             None
         }),
     };
-    PullRequest { number, first_commit_at, opened_at, merged_at }
+    PullRequest {
+        number,
+        first_commit_at,
+        opened_at,
+        merged_at,
+    }
 }
 
 fn deployment(f: &mut Fields) -> Option<Deployment> {
@@ -294,7 +344,11 @@ fn deployment(f: &mut Fields) -> Option<Deployment> {
     let sha = f.name("sha", true, CommitSha::parse);
     let finished_at = f.required_time("finished_at");
     let commits = f.list("commits").map(|items| {
-        items.iter().enumerate().filter_map(|(i, item)| listed_commit(f, i, item)).collect()
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| listed_commit(f, i, item))
+            .collect()
     });
     Some(Deployment {
         id: id?,
@@ -314,11 +368,15 @@ fn listed_commit(f: &mut Fields, i: usize, item: &Value) -> Option<ListedCommit>
     let key = format!("commits[{i}]");
     let (sha, committed_at) = match item {
         Value::String(sha) => (Some(sha.as_str()), None),
-        Value::Object(map) => (map.get("sha").and_then(Value::as_str), map.get("committed_at").filter(|v| !v.is_null())),
+        Value::Object(map) => (
+            map.get("sha").and_then(Value::as_str),
+            map.get("committed_at").filter(|v| !v.is_null()),
+        ),
         _ => (None, None),
     };
     let Some(Ok(sha)) = sha.map(CommitSha::parse) else {
-        f.problems.push(format!("`{key}` must be an object with a `sha` string"));
+        f.problems
+            .push(format!("`{key}` must be an object with a `sha` string"));
         return None;
     };
     let committed_at = match committed_at {
@@ -373,7 +431,9 @@ mod tests {
     #[test]
     fn deployment_with_defaults_parses() {
         let p = parse_event_text(1, r#"{"type":"deployment","id":"d1","service":"shop","sha":"abc","finished_at":"2026-03-02T11:00:00+01:00"}"#).unwrap();
-        let Event::Deployment(d) = p.event else { panic!("not a deployment") };
+        let Event::Deployment(d) = p.event else {
+            panic!("not a deployment")
+        };
         assert_eq!(d.environment, None);
         assert!(d.succeeded());
         assert_eq!(d.finished_at.to_rfc3339(), "2026-03-02T10:00:00+00:00");
@@ -381,39 +441,72 @@ mod tests {
 
     #[test]
     fn every_problem_of_an_event_is_named() {
-        let e = error_of(r#"{"type":"deployment","id":"","service":"ALL","finished_at":"yesterday"}"#);
+        let e =
+            error_of(r#"{"type":"deployment","id":"","service":"ALL","finished_at":"yesterday"}"#);
         assert!(e.contains("`id` is empty"), "{e}");
         assert!(e.contains("`service` is `ALL`"), "{e}");
         assert!(e.contains("`sha` is required"), "{e}");
-        assert!(e.contains("`finished_at` is not an RFC 3339 timestamp"), "{e}");
+        assert!(
+            e.contains("`finished_at` is not an RFC 3339 timestamp"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_type_and_non_list_parents_are_refused() {
         assert!(error_of(r#"{"type":"release"}"#).contains("unknown `type`"));
-        let e = error_of(r#"{"type":"change","repo":"r","sha":"s","committed_at":"2026-01-01T00:00:00Z","parents":"a"}"#);
+        let e = error_of(
+            r#"{"type":"change","repo":"r","sha":"s","committed_at":"2026-01-01T00:00:00Z","parents":"a"}"#,
+        );
         assert_eq!(e, "`parents` must be a list");
     }
 
     #[test]
     fn identical_events_with_keys_in_another_order_share_a_key() {
-        let a = parse_event_text(1, r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#).unwrap();
-        let b = parse_event_text(1, r#"{ "service":"s", "opened_at":"2026-01-01T00:00:00Z","id":"I","type":"incident"}"#).unwrap();
+        let a = parse_event_text(
+            1,
+            r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let b = parse_event_text(
+            1,
+            r#"{ "service":"s", "opened_at":"2026-01-01T00:00:00Z","id":"I","type":"incident"}"#,
+        )
+        .unwrap();
         assert_eq!(a.delivery_key, b.delivery_key);
     }
 
     #[test]
     fn bodies_are_read_as_object_array_or_ndjson() {
         let ev = r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse_body(ev.as_bytes(), BodyFormat::Json).unwrap().len(), 1);
+        assert_eq!(
+            parse_body(ev.as_bytes(), BodyFormat::Json).unwrap().len(),
+            1
+        );
         let array = format!("[{ev},{ev}, 3]");
         let items = parse_body(array.as_bytes(), BodyFormat::Json).unwrap();
-        assert_eq!(items[2].as_ref().unwrap_err(), &LineError { line: 3, error: "an event must be a JSON object".into() });
+        assert_eq!(
+            items[2].as_ref().unwrap_err(),
+            &LineError {
+                line: 3,
+                error: "an event must be a JSON object".into()
+            }
+        );
         let ndjson = format!("{ev}\n\n{{\"type\":\"x\"}}\n");
         let items = parse_body(ndjson.as_bytes(), BodyFormat::Sniff).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].as_ref().unwrap_err().line, 3);
-        assert_eq!(parse_body(b"{\"type\":", BodyFormat::Json).unwrap_err().to_string().split(':').next(), Some("the body is not valid JSON"));
-        assert_eq!(parse_body(b"  ", BodyFormat::Json).unwrap_err(), BodyError::Empty);
+        assert_eq!(
+            parse_body(b"{\"type\":", BodyFormat::Json)
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("the body is not valid JSON")
+        );
+        assert_eq!(
+            parse_body(b"  ", BodyFormat::Json).unwrap_err(),
+            BodyError::Empty
+        );
     }
 }

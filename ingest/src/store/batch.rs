@@ -57,12 +57,16 @@ fn opt_micros(t: Option<Timestamp>) -> Value {
 }
 
 fn stage<'c>(conn: &'c Connection, table: &str) -> duckdb::Result<Appender<'c>> {
-    conn.appender_to_db(table, "temp")
+    conn.appender_to_catalog_and_db(table, "temp", "main")
 }
 
 /// Writes `deliveries` (in arrival order) with raw-log sequence numbers from
 /// `first_seq`. The caller owns the transaction.
-pub fn write_batch(conn: &Connection, deliveries: &[Delivery], first_seq: i64) -> duckdb::Result<BatchResult> {
+pub fn write_batch(
+    conn: &Connection,
+    deliveries: &[Delivery],
+    first_seq: i64,
+) -> duckdb::Result<BatchResult> {
     conn.execute_batch(include_str!("sql/stage.sql"))?;
     conn.execute_batch(include_str!("sql/clear_stage.sql"))?;
 
@@ -97,7 +101,13 @@ pub fn write_batch(conn: &Connection, deliveries: &[Delivery], first_seq: i64) -
         new[index] = inserted.contains(&(first_seq + n as i64));
     }
 
-    let folded = fold(deliveries.iter().zip(&new).filter(|(_, n)| **n).flat_map(|(d, _)| d.events.iter().cloned()));
+    let folded = fold(
+        deliveries
+            .iter()
+            .zip(&new)
+            .filter(|(_, n)| **n)
+            .flat_map(|(d, _)| d.events.iter().cloned()),
+    );
     let touched = merge_events(conn, &folded)?;
     Ok(BatchResult { new, touched })
 }
@@ -133,8 +143,10 @@ fn merge_events(conn: &Connection, events: &[Event]) -> duckdb::Result<Touched> 
         for event in events {
             match event {
                 Event::Change(c) => {
-                    let parents =
-                        c.parents.as_ref().map(|p| p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
+                    let parents = c
+                        .parents
+                        .as_ref()
+                        .map(|p| p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
                     changes.append_row(params![
                         c.repo.as_str(),
                         c.sha.as_str(),
@@ -200,7 +212,14 @@ fn merge_events(conn: &Connection, events: &[Event]) -> duckdb::Result<Touched> 
                 ])?,
             }
         }
-        for appender in [&mut changes, &mut prs, &mut deployments, &mut listed, &mut incidents, &mut builds] {
+        for appender in [
+            &mut changes,
+            &mut prs,
+            &mut deployments,
+            &mut listed,
+            &mut incidents,
+            &mut builds,
+        ] {
             appender.flush()?;
         }
     }

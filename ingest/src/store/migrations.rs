@@ -6,7 +6,8 @@ use duckdb::Connection;
 use super::StoreError;
 
 /// Every migration: version, name, SQL.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "core", include_str!("migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(1, "core", include_str!("migrations/0001_core.sql"))];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(
@@ -18,7 +19,11 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for &(version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| !applied.contains(v)) {
-        let fail = |source| StoreError::Migration { version, name, source };
+        let fail = |source| StoreError::Migration {
+            version,
+            name,
+            source,
+        };
         let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
         tx.execute(
@@ -42,7 +47,10 @@ mod tests {
         let path = dir.path().join("m.duckdb");
         drop(crate::store::Store::open(&path).unwrap());
         let store = crate::store::Store::open(&path).unwrap();
-        let n: i64 = store.connection().query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        let n: i64 = store
+            .connection()
+            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
         let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.0).collect();
         assert!(versions.windows(2).all(|w| w[0] < w[1]), "versions ascend");

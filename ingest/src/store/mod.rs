@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
-pub use batch::{Delivery, Touched, write_batch};
+pub use batch::{BatchResult, Delivery, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
-    DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, Submission, WriteError, Writer,
-    WriterOptions, WriterStats,
+    DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, Submission, WriteError,
+    Writer, WriterOptions, WriterStats,
 };
 
 /// Why the store could not be opened or written.
@@ -23,9 +23,16 @@ pub enum StoreError {
     #[error("{path} is in use by another process ({detail})")]
     Locked { path: PathBuf, detail: String },
     #[error("cannot open {path}: {source}")]
-    Open { path: PathBuf, source: duckdb::Error },
+    Open {
+        path: PathBuf,
+        source: duckdb::Error,
+    },
     #[error("migration {version} ({name}) failed: {source}")]
-    Migration { version: i32, name: &'static str, source: duckdb::Error },
+    Migration {
+        version: i32,
+        name: &'static str,
+        source: duckdb::Error,
+    },
     #[error(transparent)]
     Sql(#[from] duckdb::Error),
 }
@@ -42,10 +49,19 @@ impl Store {
         let conn = Connection::open(path).map_err(|source| {
             let text = source.to_string();
             if text.contains("lock") {
-                let detail = text.split("Conflicting lock").nth(1).map_or(text.clone(), |d| format!("conflicting lock{d}"));
-                StoreError::Locked { path: path.to_owned(), detail }
+                let detail = text
+                    .split("Conflicting lock")
+                    .nth(1)
+                    .map_or(text.clone(), |d| format!("conflicting lock{d}"));
+                StoreError::Locked {
+                    path: path.to_owned(),
+                    detail,
+                }
             } else {
-                StoreError::Open { path: path.to_owned(), source }
+                StoreError::Open {
+                    path: path.to_owned(),
+                    source,
+                }
             }
         })?;
         Self::with_connection(conn)

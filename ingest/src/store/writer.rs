@@ -40,7 +40,11 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        Self { queue_events: 10_000, max_batch_events: DEFAULT_MAX_BATCH_EVENTS, linger: DEFAULT_LINGER }
+        Self {
+            queue_events: 10_000,
+            max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
+            linger: DEFAULT_LINGER,
+        }
     }
 }
 
@@ -100,7 +104,10 @@ pub struct Writer {
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").field("capacity", &self.capacity).field("queued", &self.queued()).finish()
+        f.debug_struct("Writer")
+            .field("capacity", &self.capacity)
+            .field("queued", &self.queued())
+            .finish()
     }
 }
 
@@ -120,15 +127,30 @@ impl Drop for PauseGuard {
 
 impl Writer {
     /// Starts the writer thread on `conn` (a connection of a migrated store).
-    pub fn spawn(conn: Connection, refresh: Box<dyn Refresh>, options: WriterOptions) -> Result<Writer, String> {
+    pub fn spawn(
+        conn: Connection,
+        refresh: Box<dyn Refresh>,
+        options: WriterOptions,
+    ) -> Result<Writer, String> {
         let next_seq: i64 = conn
-            .query_row("SELECT COALESCE(max(seq), 0) + 1 FROM raw_events", [], |r| r.get(0))
+            .query_row(
+                "SELECT COALESCE(max(seq), 0) + 1 FROM raw_events",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| format!("cannot read the raw log: {e}"))?;
         let (tx, rx) = mpsc::channel();
         let capacity = options.queue_events.max(1);
         let pause: Pause = Arc::new((Mutex::new(false), Condvar::new()));
         let stats = Arc::new(WriterStats::default());
-        let mut state = WriterThread { conn, refresh, options, next_seq, pause: pause.clone(), stats: stats.clone() };
+        let mut state = WriterThread {
+            conn,
+            refresh,
+            options,
+            next_seq,
+            pause: pause.clone(),
+            stats: stats.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("shiplog-writer".into())
             .spawn(move || state.run(rx))
@@ -146,20 +168,32 @@ impl Writer {
     /// Queues `submission` and waits until it is committed. Refuses at once with
     /// [`WriteError::Busy`] when the queue holds too many events.
     pub async fn submit(&self, submission: Submission) -> Result<Outcome, WriteError> {
-        let events: usize = submission.deliveries.iter().map(|d| d.events.len().max(1)).sum();
-        // A submission larger than the whole queue waits for an empty queue instead of
-        // being refused forever.
+        let events: usize = submission
+            .deliveries
+            .iter()
+            .map(|d| d.events.len().max(1))
+            .sum();
+        // A submission larger than the whole queue is taken when the queue is empty,
+        // instead of being refused forever.
         let wanted = events.clamp(1, self.capacity) as u32;
-        let permit = self.permits.clone().try_acquire_many_owned(wanted).map_err(|_| {
-            self.stats.busy_refusals.fetch_add(1, Ordering::Relaxed);
-            WriteError::Busy
-        })?;
+        let permit = self
+            .permits
+            .clone()
+            .try_acquire_many_owned(wanted)
+            .map_err(|_| {
+                self.stats.busy_refusals.fetch_add(1, Ordering::Relaxed);
+                WriteError::Busy
+            })?;
         let (reply, answer) = oneshot::channel();
         {
             let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
             let sender = jobs.as_ref().ok_or(WriteError::Closed)?;
             sender
-                .send(Job { deliveries: submission.deliveries, reply, _permit: permit })
+                .send(Job {
+                    deliveries: submission.deliveries,
+                    reply,
+                    _permit: permit,
+                })
                 .map_err(|_| WriteError::Closed)?;
         }
         answer.await.map_err(|_| WriteError::Closed)?
@@ -181,7 +215,9 @@ impl Writer {
     /// Stops the writer from starting another batch until the guard is dropped.
     pub fn pause(&self) -> PauseGuard {
         *self.pause.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        PauseGuard { pause: self.pause.clone() }
+        PauseGuard {
+            pause: self.pause.clone(),
+        }
     }
 
     /// Refuses new submissions, lets the queued ones finish, and waits for the thread
@@ -225,10 +261,12 @@ impl WriterThread {
             let job = match rx.try_recv() {
                 Ok(job) => job,
                 Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(job) => job,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                },
+                Err(TryRecvError::Empty) => {
+                    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                        Ok(job) => job,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
             };
             events += job.deliveries.len();
             batch.push(job);
@@ -252,7 +290,11 @@ impl WriterThread {
             replies.push((job.deliveries.len(), job.reply, job._permit));
             deliveries.extend(job.deliveries);
         }
-        let span = tracing::debug_span!("batch", requests = replies.len(), deliveries = deliveries.len());
+        let span = tracing::debug_span!(
+            "batch",
+            requests = replies.len(),
+            deliveries = deliveries.len()
+        );
         let _entered = span.enter();
         match self.commit(&deliveries) {
             Ok(new) => {
@@ -261,11 +303,18 @@ impl WriterThread {
                 for (len, reply, permit) in replies {
                     let accepted = new[offset..offset + len].iter().filter(|n| **n).count();
                     offset += len;
-                    self.stats.deliveries_accepted.fetch_add(accepted as u64, Ordering::Relaxed);
-                    self.stats.deliveries_duplicate.fetch_add((len - accepted) as u64, Ordering::Relaxed);
+                    self.stats
+                        .deliveries_accepted
+                        .fetch_add(accepted as u64, Ordering::Relaxed);
+                    self.stats
+                        .deliveries_duplicate
+                        .fetch_add((len - accepted) as u64, Ordering::Relaxed);
                     drop(permit);
                     // A sender that gave up waiting is not an error of the batch.
-                    let _ = reply.send(Ok(Outcome { accepted, duplicates: len - accepted }));
+                    let _ = reply.send(Ok(Outcome {
+                        accepted,
+                        duplicates: len - accepted,
+                    }));
                 }
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
             }
@@ -277,7 +326,9 @@ impl WriterThread {
                 }
             }
         }
-        self.stats.batch_micros_total.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats
+            .batch_micros_total
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
     /// One transaction: raw log, typed tables, derived facts, commit.

@@ -35,7 +35,12 @@ impl Deriver {
 
     /// What the derived tables depend on besides the events: a change recomputes all.
     fn fingerprint(&self) -> String {
-        let repos: Vec<(&String, &Option<String>)> = self.settings.services.iter().map(|(s, c)| (s, &c.repo)).collect();
+        let repos: Vec<(&String, &Option<String>)> = self
+            .settings
+            .services
+            .iter()
+            .map(|(s, c)| (s, &c.repo))
+            .collect();
         format!(
             "v{DERIVATION_VERSION} production={:?} window={} repos={repos:?}",
             self.settings.production_environments(),
@@ -47,7 +52,9 @@ impl Deriver {
     /// derived tables were written (a new `production_environments`, say).
     pub fn ensure_current(&self, conn: &Connection) -> Result<bool, QueryError> {
         let stored: Option<String> =
-            conn.query_row("SELECT max(fingerprint) FROM derivation_state", [], |r| r.get(0))?;
+            conn.query_row("SELECT max(fingerprint) FROM derivation_state", [], |r| {
+                r.get(0)
+            })?;
         let current = self.fingerprint();
         if stored.as_deref() == Some(current.as_str()) {
             return Ok(false);
@@ -74,7 +81,8 @@ impl Deriver {
             "DELETE FROM deploy_facts; DELETE FROM change_set_members; DELETE FROM lead_time_samples;
              DELETE FROM incident_attribution; DELETE FROM deployment_outcomes;",
         )?;
-        let services: BTreeSet<String> = query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
+        let services: BTreeSet<String> =
+            query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
         self.refresh(conn, &services, &BTreeSet::new())
     }
 
@@ -88,8 +96,16 @@ impl Deriver {
     ) -> Result<(), QueryError> {
         let mut refresh = services.clone();
         for repo in repos {
-            refresh.extend(query_strings(conn, include_str!("../sql/services_of_repo.sql"), params![repo])?);
-            let configured = self.settings.services.iter().filter(|(_, c)| c.repo.as_deref() == Some(repo.as_str()));
+            refresh.extend(query_strings(
+                conn,
+                include_str!("../sql/services_of_repo.sql"),
+                params![repo],
+            )?);
+            let configured = self
+                .settings
+                .services
+                .iter()
+                .filter(|(_, c)| c.repo.as_deref() == Some(repo.as_str()));
             refresh.extend(configured.map(|(s, _)| s.clone()));
         }
         if refresh.is_empty() {
@@ -103,10 +119,21 @@ impl Deriver {
 
         conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
         let mut outcome = refresh.clone();
-        outcome.extend(query_strings(conn, include_str!("../sql/attribution_targets.sql"), [])?);
+        outcome.extend(query_strings(
+            conn,
+            include_str!("../sql/attribution_targets.sql"),
+            [],
+        )?);
         conn.execute_batch(include_str!("../sql/clear_attribution.sql"))?;
-        conn.execute(include_str!("../sql/attribution.sql"), params![i64::from(self.settings.attribution_window_hours)])?;
-        outcome.extend(query_strings(conn, include_str!("../sql/attribution_targets.sql"), [])?);
+        conn.execute(
+            include_str!("../sql/attribution.sql"),
+            params![i64::from(self.settings.attribution_window_hours)],
+        )?;
+        outcome.extend(query_strings(
+            conn,
+            include_str!("../sql/attribution_targets.sql"),
+            [],
+        )?);
         set_names(conn, "outcome_services", outcome.iter().map(String::as_str))?;
         conn.execute_batch(include_str!("../sql/outcomes.sql"))?;
         Ok(())
@@ -126,9 +153,18 @@ impl Deriver {
         }
         let facts = derive_sequence(&inputs, graphs);
 
-        conn.execute("DELETE FROM deploy_facts WHERE service = ?", params![service])?;
-        conn.execute("DELETE FROM change_set_members WHERE service = ?", params![service])?;
-        conn.execute("DELETE FROM lead_time_samples WHERE service = ?", params![service])?;
+        conn.execute(
+            "DELETE FROM deploy_facts WHERE service = ?",
+            params![service],
+        )?;
+        conn.execute(
+            "DELETE FROM change_set_members WHERE service = ?",
+            params![service],
+        )?;
+        conn.execute(
+            "DELETE FROM lead_time_samples WHERE service = ?",
+            params![service],
+        )?;
         let at = |micros: i64| Value::Timestamp(TimeUnit::Microsecond, micros);
         let mut deploys = conn.appender("deploy_facts")?;
         let mut members = conn.appender("change_set_members")?;
@@ -160,12 +196,19 @@ impl Deriver {
     }
 
     /// The service's successful production deployments, in service order.
-    fn load_deployments(&self, conn: &Connection, service: &str) -> Result<Vec<DeploymentInput>, QueryError> {
+    fn load_deployments(
+        &self,
+        conn: &Connection,
+        service: &str,
+    ) -> Result<Vec<DeploymentInput>, QueryError> {
         let mut lists: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
         let mut stmt = conn.prepare(include_str!("../sql/service_commit_lists.sql"))?;
         let mut rows = stmt.query(params![service])?;
         while let Some(row) = rows.next()? {
-            lists.entry(row.get(0)?).or_default().push((row.get(1)?, row.get(2)?));
+            lists
+                .entry(row.get(0)?)
+                .or_default()
+                .push((row.get(1)?, row.get(2)?));
         }
         let mut stmt = conn.prepare(include_str!("../sql/service_deployments.sql"))?;
         let mut rows = stmt.query(params![self.settings.repo_of(service), service])?;
@@ -180,7 +223,13 @@ impl Deriver {
             let id: String = row.get(0)?;
             let has_list: bool = row.get(6)?;
             let commits = has_list.then(|| lists.remove(&id).unwrap_or_default());
-            inputs.push(DeploymentInput { sha: row.get(1)?, finished_at: row.get(2)?, repo: row.get(5)?, commits, id });
+            inputs.push(DeploymentInput {
+                sha: row.get(1)?,
+                finished_at: row.get(2)?,
+                repo: row.get(5)?,
+                commits,
+                id,
+            });
         }
         Ok(inputs)
     }
@@ -192,17 +241,35 @@ fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryError> {
     let mut graph = Graph::new();
     while let Some(row) = rows.next()? {
         let parents: Option<String> = row.get(1)?;
-        let parents = parents.map(|p| p.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect());
+        let parents = parents.map(|p| {
+            p.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
         graph.insert(
             row.get(0)?,
-            Commit { parents: parents.unwrap_or_default(), committed_at: row.get(2)?, first_commit_at: row.get(3)? },
+            Commit {
+                parents: parents.unwrap_or_default(),
+                committed_at: row.get(2)?,
+                first_commit_at: row.get(3)?,
+            },
         );
     }
     Ok(graph)
 }
 
-fn query_strings<P: duckdb::Params>(conn: &Connection, sql: &str, params: P) -> Result<BTreeSet<String>, QueryError> {
+fn query_strings<P: duckdb::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> Result<BTreeSet<String>, QueryError> {
     let mut stmt = conn.prepare(sql)?;
-    let names = stmt.query_map(params, |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let names = stmt
+        .query_map(params, |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests;

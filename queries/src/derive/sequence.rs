@@ -65,9 +65,17 @@ const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
 /// Derives the facts of a service's deployments, given in order of
 /// `(finished_at, id)`, with the graphs of their repositories.
-pub fn derive_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String, Graph>) -> Vec<DeploymentFacts> {
+pub fn derive_sequence(
+    deployments: &[DeploymentInput],
+    graphs: &HashMap<String, Graph>,
+) -> Vec<DeploymentFacts> {
     let empty = Graph::new();
-    let graph_of = |d: &DeploymentInput| d.repo.as_ref().and_then(|r| graphs.get(r)).unwrap_or(&empty);
+    let graph_of = |d: &DeploymentInput| {
+        d.repo
+            .as_ref()
+            .and_then(|r| graphs.get(r))
+            .unwrap_or(&empty)
+    };
     // Every commit reachable from an earlier head: ancestor-closed by construction.
     let mut reachable: HashSet<String> = HashSet::new();
     // Every commit already in an earlier change set (for explicit lists).
@@ -84,7 +92,10 @@ pub fn derive_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String,
             Some(prev) if prev.sha == d.sha => Kind::Redeploy,
             Some(prev) => {
                 // `prev.sha != d.sha` here, so an equal earlier head is an older one.
-                if earlier_heads.contains(d.sha.as_str()) || (reachable.contains(&d.sha) && is_ancestor(graph_of(prev), &d.sha, &prev.sha)) {
+                if earlier_heads.contains(d.sha.as_str())
+                    || (reachable.contains(&d.sha)
+                        && is_ancestor(graph_of(prev), &d.sha, &prev.sha))
+                {
                     Kind::Rollback
                 } else {
                     Kind::Change
@@ -116,8 +127,13 @@ pub fn derive_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String,
             .iter()
             .filter_map(|sha| {
                 let stored = graph.get(sha);
-                let committed = listed.get(sha.as_str()).copied().or(stored.map(|c| c.committed_at))?;
-                let start = stored.and_then(|c| c.first_commit_at).map_or(committed, |f| f.min(committed));
+                let committed = listed
+                    .get(sha.as_str())
+                    .copied()
+                    .or(stored.map(|c| c.committed_at))?;
+                let start = stored
+                    .and_then(|c| c.first_commit_at)
+                    .map_or(committed, |f| f.min(committed));
                 let hours = (d.finished_at - start) as f64 / MICROS_PER_HOUR;
                 (hours >= 0.0).then(|| (sha.clone(), hours))
             })
@@ -128,7 +144,12 @@ pub fn derive_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String,
         reachable.extend(newly_reachable);
         in_change_sets.extend(change_set.iter().cloned());
         earlier_heads.insert(&d.sha);
-        facts.push(DeploymentFacts { kind, change_set, samples, rolled_back_by: None });
+        facts.push(DeploymentFacts {
+            kind,
+            change_set,
+            samples,
+            rolled_back_by: None,
+        });
     }
     facts
 }
@@ -154,7 +175,10 @@ fn walk_new(graph: &Graph, head: &str, known: &HashSet<String>) -> Vec<String> {
 /// Whether `ancestor` is a proper ancestor of `of` on the stored graph.
 fn is_ancestor(graph: &Graph, ancestor: &str, of: &str) -> bool {
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&str> = graph.get(of).map(|c| c.parents.iter().map(String::as_str).collect()).unwrap_or_default();
+    let mut stack: Vec<&str> = graph
+        .get(of)
+        .map(|c| c.parents.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     while let Some(sha) = stack.pop() {
         if sha == ancestor {
             return true;

@@ -5,16 +5,29 @@ use super::*;
 const H: i64 = 3_600_000_000;
 
 fn commit(parents: &[&str], at_hours: i64) -> Commit {
-    Commit { parents: parents.iter().map(|p| p.to_string()).collect(), committed_at: at_hours * H, first_commit_at: None }
+    Commit {
+        parents: parents.iter().map(|p| p.to_string()).collect(),
+        committed_at: at_hours * H,
+        first_commit_at: None,
+    }
 }
 
 fn graph(commits: &[(&str, Commit)]) -> HashMap<String, Graph> {
-    let g: Graph = commits.iter().map(|(s, c)| (s.to_string(), c.clone())).collect();
+    let g: Graph = commits
+        .iter()
+        .map(|(s, c)| (s.to_string(), c.clone()))
+        .collect();
     HashMap::from([("acme/shop".to_string(), g)])
 }
 
 fn deploy(id: &str, sha: &str, at_hours: i64) -> DeploymentInput {
-    DeploymentInput { id: id.into(), sha: sha.into(), finished_at: at_hours * H, repo: Some("acme/shop".into()), commits: None }
+    DeploymentInput {
+        id: id.into(),
+        sha: sha.into(),
+        finished_at: at_hours * H,
+        repo: Some("acme/shop".into()),
+        commits: None,
+    }
 }
 
 fn set(facts: &DeploymentFacts) -> Vec<&str> {
@@ -25,7 +38,11 @@ fn set(facts: &DeploymentFacts) -> Vec<&str> {
 
 /// a <- b <- c on main.
 fn line() -> HashMap<String, Graph> {
-    graph(&[("a", commit(&[], 0)), ("b", commit(&["a"], 1)), ("c", commit(&["b"], 2))])
+    graph(&[
+        ("a", commit(&[], 0)),
+        ("b", commit(&["a"], 1)),
+        ("c", commit(&["b"], 2)),
+    ])
 }
 
 #[test]
@@ -63,7 +80,11 @@ fn merge_commit_brings_its_branch_into_the_change_set() {
 #[test]
 fn squash_commit_starts_at_the_pull_requests_first_commit() {
     let mut g = line();
-    g.get_mut("acme/shop").unwrap().get_mut("c").unwrap().first_commit_at = Some(-4 * H);
+    g.get_mut("acme/shop")
+        .unwrap()
+        .get_mut("c")
+        .unwrap()
+        .first_commit_at = Some(-4 * H);
     let f = derive_sequence(&[deploy("d1", "b", 5), deploy("d2", "c", 10)], &g);
     assert_eq!(f[1].samples, vec![("c".to_string(), 14.0)]);
 }
@@ -71,15 +92,27 @@ fn squash_commit_starts_at_the_pull_requests_first_commit() {
 #[test]
 fn pull_request_start_never_makes_a_commit_later() {
     let mut g = line();
-    g.get_mut("acme/shop").unwrap().get_mut("c").unwrap().first_commit_at = Some(7 * H);
+    g.get_mut("acme/shop")
+        .unwrap()
+        .get_mut("c")
+        .unwrap()
+        .first_commit_at = Some(7 * H);
     let f = derive_sequence(&[deploy("d1", "b", 5), deploy("d2", "c", 10)], &g);
-    assert_eq!(f[1].samples, vec![("c".to_string(), 8.0)], "the earlier of commit and first commit wins");
+    assert_eq!(
+        f[1].samples,
+        vec![("c".to_string(), 8.0)],
+        "the earlier of commit and first commit wins"
+    );
 }
 
 #[test]
 fn explicit_commit_list_replaces_the_walk() {
     let mut d2 = deploy("d2", "c", 10);
-    d2.commits = Some(vec![("b".into(), Some(H)), ("z".into(), Some(9 * H)), ("q".into(), None)]);
+    d2.commits = Some(vec![
+        ("b".into(), Some(H)),
+        ("z".into(), Some(9 * H)),
+        ("q".into(), None),
+    ]);
     let mut d3 = deploy("d3", "e", 20);
     d3.commits = Some(vec![("z".into(), None), ("e".into(), None)]);
     let f = derive_sequence(&[deploy("d1", "a", 5), d2, d3], &line());
@@ -89,7 +122,10 @@ fn explicit_commit_list_replaces_the_walk() {
     hours.sort_by(f64::total_cmp);
     assert_eq!(hours, [1.0, 8.0, 9.0]);
     assert_eq!(set(&f[2]), ["e"], "z was in an earlier change set");
-    assert!(f[2].samples.is_empty(), "e is neither listed with a time nor stored");
+    assert!(
+        f[2].samples.is_empty(),
+        "e is neither listed with a time nor stored"
+    );
 }
 
 #[test]
@@ -104,13 +140,24 @@ fn explicit_list_wins_over_the_first_deployment_rule() {
 fn missing_parent_belongs_to_the_change_set_without_a_sample() {
     let g = graph(&[("a", commit(&[], 0)), ("c", commit(&["b"], 2))]);
     let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 10)], &g);
-    assert_eq!(set(&f[1]), ["b", "c"], "the walk stops at b, which is not stored");
+    assert_eq!(
+        set(&f[1]),
+        ["b", "c"],
+        "the walk stops at b, which is not stored"
+    );
     assert_eq!(f[1].samples, vec![("c".to_string(), 8.0)]);
 }
 
 #[test]
 fn rollback_by_equal_sha_marks_previous_deployment_failed() {
-    let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 6), deploy("d3", "a", 7)], &line());
+    let f = derive_sequence(
+        &[
+            deploy("d1", "a", 5),
+            deploy("d2", "c", 6),
+            deploy("d3", "a", 7),
+        ],
+        &line(),
+    );
     assert_eq!(f[2].kind, Kind::Rollback);
     assert!(f[2].change_set.is_empty());
     assert_eq!(f[1].rolled_back_by, Some(2));
@@ -119,14 +166,32 @@ fn rollback_by_equal_sha_marks_previous_deployment_failed() {
 
 #[test]
 fn rollback_by_ancestor_of_previous_sha() {
-    let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 6), deploy("d3", "b", 7)], &line());
-    assert_eq!(f[2].kind, Kind::Rollback, "b is a proper ancestor of c and was never deployed");
+    let f = derive_sequence(
+        &[
+            deploy("d1", "a", 5),
+            deploy("d2", "c", 6),
+            deploy("d3", "b", 7),
+        ],
+        &line(),
+    );
+    assert_eq!(
+        f[2].kind,
+        Kind::Rollback,
+        "b is a proper ancestor of c and was never deployed"
+    );
     assert_eq!(f[1].rolled_back_by, Some(2));
 }
 
 #[test]
 fn redeploy_of_the_same_sha_fails_nothing() {
-    let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 6), deploy("d3", "c", 7)], &line());
+    let f = derive_sequence(
+        &[
+            deploy("d1", "a", 5),
+            deploy("d2", "c", 6),
+            deploy("d3", "c", 7),
+        ],
+        &line(),
+    );
     assert_eq!(f[2].kind, Kind::Redeploy);
     assert!(f[2].change_set.is_empty());
     assert_eq!(f[1].rolled_back_by, None);
@@ -135,7 +200,12 @@ fn redeploy_of_the_same_sha_fails_nothing() {
 #[test]
 fn redeploy_wins_over_rollback_when_an_older_deployment_had_the_sha() {
     let f = derive_sequence(
-        &[deploy("d1", "a", 5), deploy("d2", "c", 6), deploy("d3", "a", 7), deploy("d4", "a", 8)],
+        &[
+            deploy("d1", "a", 5),
+            deploy("d2", "c", 6),
+            deploy("d3", "a", 7),
+            deploy("d4", "a", 8),
+        ],
         &line(),
     );
     assert_eq!(f[3].kind, Kind::Redeploy);
@@ -145,7 +215,11 @@ fn redeploy_wins_over_rollback_when_an_older_deployment_had_the_sha() {
 #[test]
 fn negative_lead_times_are_dropped() {
     // c was committed after the deployment finished (clock skew, backdated deploy).
-    let g = graph(&[("a", commit(&[], 0)), ("b", commit(&["a"], 1)), ("c", commit(&["b"], 30))]);
+    let g = graph(&[
+        ("a", commit(&[], 0)),
+        ("b", commit(&["a"], 1)),
+        ("c", commit(&["b"], 30)),
+    ]);
     let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 10)], &g);
     assert_eq!(set(&f[1]), ["b", "c"]);
     assert_eq!(f[1].samples, vec![("b".to_string(), 9.0)]);

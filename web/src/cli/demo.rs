@@ -16,7 +16,8 @@ use crate::store::open;
 pub async fn demo(mut config: Config, args: DemoArgs) -> Result<(), CliError> {
     // A fresh database: a new temporary file unless --db names one, never the
     // default ./shiplog.duckdb, so the demo cannot mix into real data.
-    let temp = tempfile::tempdir().map_err(|e| CliError::Failed(format!("cannot create a temporary directory: {e}")))?;
+    let temp = tempfile::tempdir()
+        .map_err(|e| CliError::Failed(format!("cannot create a temporary directory: {e}")))?;
     let path = match args.db {
         Some(path) if path.exists() => {
             return Err(CliError::Usage(format!(
@@ -28,16 +29,30 @@ pub async fn demo(mut config: Config, args: DemoArgs) -> Result<(), CliError> {
         None => temp.path().join("shiplog-demo.duckdb"),
     };
     config.db = path.clone();
-    config.addr = args.addr.unwrap_or_else(|| crate::config::DEFAULT_ADDR.to_owned());
+    config.addr = args
+        .addr
+        .unwrap_or_else(|| crate::config::DEFAULT_ADDR.to_owned());
 
     let today = chrono::Utc::now().date_naive();
-    let events = shiplog_sample::generate(&Options { seed: args.seed, end: today, ..Options::default() });
+    let events = shiplog_sample::generate(&Options {
+        seed: args.seed,
+        end: today,
+        ..Options::default()
+    });
     let file: PathBuf = temp.path().join("demo-events.ndjson");
-    std::fs::write(&file, shiplog_sample::to_ndjson(&events)).map_err(|e| CliError::Failed(e.to_string()))?;
-    eprintln!("Generating {} events of sample history ending {today} into {}", events.len(), path.display());
+    std::fs::write(&file, shiplog_sample::to_ndjson(&events))
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!(
+        "Generating {} events of sample history ending {today} into {}",
+        events.len(),
+        path.display()
+    );
 
     let settings = config.settings.clone();
-    let options = WriterOptions { queue_events: config.writer_queue_events.max(5_000), ..WriterOptions::default() };
+    let options = WriterOptions {
+        queue_events: config.writer_queue_events.max(5_000),
+        ..WriterOptions::default()
+    };
     let open_path = path.clone();
     let db = tokio::task::spawn_blocking(move || open(&open_path, &settings, options))
         .await
@@ -48,10 +63,17 @@ pub async fn demo(mut config: Config, args: DemoArgs) -> Result<(), CliError> {
 
     let app = Application::with_database(db, config, Mode::Demo)
         .await
-        .map_err(|e| CliError::Failed(format!("{e} (pass --addr 127.0.0.1:0 for any free port)")))?;
+        .map_err(|e| {
+            CliError::Failed(format!("{e} (pass --addr 127.0.0.1:0 for any free port)"))
+        })?;
     println!("Shiplog demo: http://{}/", app.local_addr());
-    eprintln!("Database: {} (deleted on exit unless --db was given). Ctrl-C stops.", path.display());
-    app.run_until_stopped(shutdown_signal()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!(
+        "Database: {} (deleted on exit unless --db was given). Ctrl-C stops.",
+        path.display()
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     drop(temp);
     Ok(())
 }

@@ -41,14 +41,25 @@ impl fmt::Display for ImportSummary {
 pub async fn import_files(config: &Config, files: &[String]) -> Result<ImportSummary, CliError> {
     let path = config.db.clone();
     let settings = config.settings.clone();
-    let options = WriterOptions { queue_events: config.writer_queue_events.max(CHUNK), ..WriterOptions::default() };
+    let options = WriterOptions {
+        queue_events: config.writer_queue_events.max(CHUNK),
+        ..WriterOptions::default()
+    };
     let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?
-        .map_err(|e| CliError::open(config.db.clone(), "POST /api/v1/events with the file as NDJSON", e))?;
+        .map_err(|e| {
+            CliError::open(
+                config.db.clone(),
+                "POST /api/v1/events with the file as NDJSON",
+                e,
+            )
+        })?;
     let result = import_into(&db, files, true).await;
     let writer = db.writer.clone();
-    tokio::task::spawn_blocking(move || writer.shutdown()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     result
 }
 
@@ -58,29 +69,48 @@ fn progress(total: u64, show: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
-            .expect("a valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
     );
     bar
 }
 
 /// Imports `files` into an open database (also used by `demo`).
-pub async fn import_into(db: &Database, files: &[String], show_progress: bool) -> Result<ImportSummary, CliError> {
-    let total: u64 = files.iter().filter(|f| *f != "-").filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+pub async fn import_into(
+    db: &Database,
+    files: &[String],
+    show_progress: bool,
+) -> Result<ImportSummary, CliError> {
+    let total: u64 = files
+        .iter()
+        .filter(|f| *f != "-")
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = progress(total, show_progress);
-    let mut summary = ImportSummary { files: files.len(), ..ImportSummary::default() };
+    let mut summary = ImportSummary {
+        files: files.len(),
+        ..ImportSummary::default()
+    };
     for file in files {
         bar.set_message(file.clone());
         let reader: Box<dyn Read> = if file == "-" {
             Box::new(std::io::stdin())
         } else {
-            Box::new(std::fs::File::open(file).map_err(|e| CliError::Failed(format!("cannot open {file}: {e}")))?)
+            Box::new(
+                std::fs::File::open(file)
+                    .map_err(|e| CliError::Failed(format!("cannot open {file}: {e}")))?,
+            )
         };
         let mut chunk: Vec<Delivery> = Vec::with_capacity(CHUNK);
         let received_at = chrono::Utc::now();
         for (index, line) in BufReader::new(reader).lines().enumerate() {
-            let line = line.map_err(|e| CliError::Failed(format!("cannot read {file} at line {}: {e}", index + 1)))?;
+            let line = line.map_err(|e| {
+                CliError::Failed(format!("cannot read {file} at line {}: {e}", index + 1))
+            })?;
             bar.inc(line.len() as u64 + 1);
             if line.trim().is_empty() {
                 continue;
@@ -103,7 +133,11 @@ pub async fn import_into(db: &Database, files: &[String], show_progress: bool) -
     Ok(summary)
 }
 
-async fn submit(db: &Database, deliveries: Vec<Delivery>, summary: &mut ImportSummary) -> Result<(), CliError> {
+async fn submit(
+    db: &Database,
+    deliveries: Vec<Delivery>,
+    summary: &mut ImportSummary,
+) -> Result<(), CliError> {
     if deliveries.is_empty() {
         return Ok(());
     }

@@ -16,7 +16,11 @@ use crate::store::OpenError;
 pub use import::{ImportSummary, import_files};
 
 #[derive(Debug, Parser)]
-#[command(name = "shiplog", version, about = "Delivery-health warehouse: DORA metrics from your commits, deployments and incidents")]
+#[command(
+    name = "shiplog",
+    version,
+    about = "Delivery-health warehouse: DORA metrics from your commits, deployments and incidents"
+)]
 pub struct Cli {
     /// Config file (default: ./shiplog.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -142,7 +146,11 @@ impl CliError {
     }
 
     fn open(path: PathBuf, http: &'static str, error: OpenError) -> CliError {
-        if error.is_locked() { CliError::Locked { path, http } } else { CliError::Open(error) }
+        if error.is_locked() {
+            CliError::Locked { path, http }
+        } else {
+            CliError::Open(error)
+        }
     }
 }
 
@@ -173,7 +181,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("{summary}");
             match summary.bad {
                 0 => Ok(()),
-                bad => Err(CliError::BadLines { bad, stored: summary.accepted + summary.duplicates }),
+                bad => Err(CliError::BadLines {
+                    bad,
+                    stored: summary.accepted + summary.duplicates,
+                }),
             }
         }
         Command::Metrics(args) => read::metrics(config, args),

@@ -19,7 +19,8 @@ fn open_for_reading(config: &Config, http: &'static str) -> Result<Connection, C
             config.db.display()
         )));
     }
-    let store = Store::open(&config.db).map_err(|e| CliError::open(config.db.clone(), http, OpenError::Store(e)))?;
+    let store = Store::open(&config.db)
+        .map_err(|e| CliError::open(config.db.clone(), http, OpenError::Store(e)))?;
     Deriver::new(config.settings.clone())
         .ensure_current(store.connection())
         .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -28,8 +29,15 @@ fn open_for_reading(config: &Config, http: &'static str) -> Result<Connection, C
 
 fn period_and_filter(args: &PeriodArgs) -> Result<(Period, Filter), CliError> {
     let today = chrono::Utc::now().date_naive();
-    let period = Period::parse(Some(&args.from), Some(&args.to), today).map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((period, Filter { service: args.service.clone(), team: args.team.clone() }))
+    let period = Period::parse(Some(args.from.as_str()), Some(args.to.as_str()), today)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok((
+        period,
+        Filter {
+            service: args.service.clone(),
+            team: args.team.clone(),
+        },
+    ))
 }
 
 pub fn metrics(mut config: Config, args: PeriodArgs) -> Result<(), CliError> {
@@ -53,19 +61,27 @@ pub fn weekly(mut config: Config, args: WeeklyArgs) -> Result<(), CliError> {
     let conn = open_for_reading(&config, "GET /reports/weekly.csv?from=…&to=…")?;
     let failed = |e: shiplog_queries::QueryError| CliError::Failed(e.to_string());
     let rows = weekly::weekly_report(&conn, &config.settings, period, &filter).map_err(failed)?;
-    let write_failed = |path: &Path, e: std::io::Error| CliError::Failed(format!("cannot write {}: {e}", path.display()));
+    let write_failed = |path: &Path, e: std::io::Error| {
+        CliError::Failed(format!("cannot write {}: {e}", path.display()))
+    };
     match (args.format, &args.out) {
-        (ReportFormat::Csv, Some(out)) => std::fs::write(out, weekly::to_csv(&rows)).map_err(|e| write_failed(out, e)),
-        (ReportFormat::Csv, None) => {
-            std::io::stdout().write_all(weekly::to_csv(&rows).as_bytes()).map_err(|e| write_failed(Path::new("-"), e))
+        (ReportFormat::Csv, Some(out)) => {
+            std::fs::write(out, weekly::to_csv(&rows)).map_err(|e| write_failed(out, e))
         }
-        (ReportFormat::Parquet, Some(out)) => weekly::write_parquet(&conn, &rows, out).map_err(failed),
+        (ReportFormat::Csv, None) => std::io::stdout()
+            .write_all(weekly::to_csv(&rows).as_bytes())
+            .map_err(|e| write_failed(Path::new("-"), e)),
+        (ReportFormat::Parquet, Some(out)) => {
+            weekly::write_parquet(&conn, &rows, out).map_err(failed)
+        }
         (ReportFormat::Parquet, None) => {
             let dir = tempfile::tempdir().map_err(|e| CliError::Failed(e.to_string()))?;
             let path = dir.path().join("weekly.parquet");
             weekly::write_parquet(&conn, &rows, &path).map_err(failed)?;
             let bytes = std::fs::read(&path).map_err(|e| write_failed(&path, e))?;
-            std::io::stdout().write_all(&bytes).map_err(|e| write_failed(Path::new("-"), e))
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| write_failed(Path::new("-"), e))
         }
     }
 }

@@ -6,13 +6,23 @@ use crate::config::Config;
 
 pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = config.db.clone();
-    let app = Application::build(config, Mode::Serve).await.map_err(|e| match e {
-        crate::app::StartError::Open(open) => CliError::open(db.clone(), "the server is already running", open),
-        other => CliError::Failed(other.to_string()),
-    })?;
+    let app = Application::build(config, Mode::Serve)
+        .await
+        .map_err(|e| match e {
+            crate::app::StartError::Open(open) => {
+                CliError::open(db.clone(), "the server is already running", open)
+            }
+            other => CliError::Failed(other.to_string()),
+        })?;
     tracing::info!(addr = %app.local_addr(), db = %db.display(), "serving");
-    eprintln!("Shiplog is serving {} on http://{}/", db.display(), app.local_addr());
-    app.run_until_stopped(shutdown_signal()).await.map_err(|e| CliError::Failed(e.to_string()))
+    eprintln!(
+        "Shiplog is serving {} on http://{}/",
+        db.display(),
+        app.local_addr()
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
 }
 
 /// Ctrl-C or SIGTERM (what a container runtime sends).

@@ -29,6 +29,8 @@ pub struct Tile {
 #[derive(Debug, Clone)]
 pub struct ServiceRow {
     pub service: String,
+    /// The dashboard filtered to this service, same period.
+    pub link: String,
     pub team: String,
     pub tiles: Vec<Tile>,
 }
@@ -47,7 +49,16 @@ struct DashboardPage {
 }
 
 fn hours(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |h| if h < 48.0 { format!("{h:.1} h") } else { format!("{:.1} d", h / 24.0) })
+    value.map_or_else(
+        || "—".to_owned(),
+        |h| {
+            if h < 48.0 {
+                format!("{h:.1} h")
+            } else {
+                format!("{:.1} d", h / 24.0)
+            }
+        },
+    )
 }
 
 fn percent(value: Option<f64>) -> String {
@@ -73,7 +84,11 @@ pub fn tiles(m: &Metrics) -> Vec<Tile> {
             title: "Lead time for changes",
             value: hours(lt.median_hours),
             level: lt.level,
-            basis: format!("median of {} commits; p90 {}", lt.samples, hours(lt.p90_hours)),
+            basis: format!(
+                "median of {} commits; p90 {}",
+                lt.samples,
+                hours(lt.p90_hours)
+            ),
         },
         Tile {
             title: "Change failure rate",
@@ -85,21 +100,43 @@ pub fn tiles(m: &Metrics) -> Vec<Tile> {
             title: "Failed deployment recovery",
             value: hours(rec.median_hours),
             level: rec.level,
-            basis: format!("median over {} recovered of {} failed", rec.recovered, rec.failed),
+            basis: format!(
+                "median over {} recovered of {} failed",
+                rec.recovered, rec.failed
+            ),
         },
         Tile {
             title: "Time to restore",
             value: hours(ttr.median_hours),
             level: ttr.level,
-            basis: format!("median over {} resolved of {} incidents", ttr.resolved, ttr.incidents),
+            basis: format!(
+                "median over {} resolved of {} incidents",
+                ttr.resolved, ttr.incidents
+            ),
         },
         Tile {
             title: "Deployment rework rate",
             value: percent(rw.rate),
             level: None,
-            basis: format!("{} of {} deployments followed a failure", rw.rework, rw.deployments),
+            basis: format!(
+                "{} of {} deployments followed a failure",
+                rw.rework, rw.deployments
+            ),
         },
     ]
+}
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass).
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 pub async fn page(
@@ -118,7 +155,10 @@ pub async fn page(
         .read(move |conn| {
             let teams = scope::services(conn, &settings)?;
             let selected = scope::select(conn, &settings, &read_filter)?;
-            Ok((figures(conn, &selected, period.from(), period.to(), period.days())?, teams))
+            Ok((
+                figures(conn, &selected, period.from(), period.to(), period.days())?,
+                teams,
+            ))
         })
         .await?;
     let mut overall = Vec::new();
@@ -127,9 +167,21 @@ pub async fn page(
         match &row.service {
             None => overall = tiles(&from_figures(row, period, &filter, &bands)),
             Some(service) => {
-                let one = Filter { service: Some(service.clone()), team: None };
-                let team = teams.iter().find(|t| &t.service == service).and_then(|t| t.team.clone());
+                let one = Filter {
+                    service: Some(service.clone()),
+                    team: None,
+                };
+                let team = teams
+                    .iter()
+                    .find(|t| &t.service == service)
+                    .and_then(|t| t.team.clone());
                 services.push(ServiceRow {
+                    link: format!(
+                        "/?from={}&to={}&service={}",
+                        period.from(),
+                        period.to(),
+                        query_escape(service)
+                    ),
                     service: service.clone(),
                     team: team.unwrap_or_default(),
                     tiles: tiles(&from_figures(row, period, &one, &bands)),
@@ -147,6 +199,8 @@ pub async fn page(
         overall,
         services,
     };
-    let html = page.render().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let html = page
+        .render()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Html(html).into_response())
 }

@@ -25,23 +25,58 @@ pub async fn prometheus(
     let writer = &state.db.writer;
     let stats = writer.stats();
     let counters = [
-        ("shiplog_http_requests_total", "API requests served", state.requests.load(Ordering::Relaxed)),
-        ("shiplog_writer_batches_total", "transactions committed by the writer", stats.batches.load(Ordering::Relaxed)),
-        ("shiplog_events_accepted_total", "deliveries stored", stats.deliveries_accepted.load(Ordering::Relaxed)),
-        ("shiplog_events_duplicate_total", "deliveries already stored", stats.deliveries_duplicate.load(Ordering::Relaxed)),
-        ("shiplog_writer_batch_failures_total", "batches rolled back", stats.batch_failures.load(Ordering::Relaxed)),
-        ("shiplog_writer_busy_total", "submissions refused with a full queue", stats.busy_refusals.load(Ordering::Relaxed)),
+        (
+            "shiplog_http_requests_total",
+            "API requests served",
+            state.requests.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_writer_batches_total",
+            "transactions committed by the writer",
+            stats.batches.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_events_accepted_total",
+            "deliveries stored",
+            stats.deliveries_accepted.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_events_duplicate_total",
+            "deliveries already stored",
+            stats.deliveries_duplicate.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_writer_batch_failures_total",
+            "batches rolled back",
+            stats.batch_failures.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_writer_busy_total",
+            "submissions refused with a full queue",
+            stats.busy_refusals.load(Ordering::Relaxed),
+        ),
     ];
     let mut out = String::new();
     for (name, help, value) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
     }
     let seconds = stats.batch_micros_total.load(Ordering::Relaxed) as f64 / 1e6;
-    let _ = writeln!(out, "# HELP shiplog_writer_batch_seconds_total time spent writing batches\n# TYPE shiplog_writer_batch_seconds_total counter\nshiplog_writer_batch_seconds_total {seconds}");
-    let _ = writeln!(out, "# HELP shiplog_writer_queue_events events waiting for the writer\n# TYPE shiplog_writer_queue_events gauge\nshiplog_writer_queue_events {}", writer.queued());
+    let _ = writeln!(
+        out,
+        "# HELP shiplog_writer_batch_seconds_total time spent writing batches\n# TYPE shiplog_writer_batch_seconds_total counter\nshiplog_writer_batch_seconds_total {seconds}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP shiplog_writer_queue_events events waiting for the writer\n# TYPE shiplog_writer_queue_events gauge\nshiplog_writer_queue_events {}",
+        writer.queued()
+    );
     let mut response = out.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     Ok(response)
 }

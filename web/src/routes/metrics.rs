@@ -11,9 +11,18 @@ use crate::auth;
 use crate::error::ApiError;
 
 /// Reads are open unless `SHIPLOG_READ_TOKEN` is set.
-pub fn require_read(state: &AppState, headers: &HeaderMap, query: &ReadQuery) -> Result<(), ApiError> {
+pub fn require_read(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &ReadQuery,
+) -> Result<(), ApiError> {
     let presented = auth::presented(headers, query.token.as_deref());
-    auth::require(state.config.tokens.read.as_ref(), presented, "SHIPLOG_READ_TOKEN", true)
+    auth::require(
+        state.config.tokens.read.as_ref(),
+        presented,
+        "SHIPLOG_READ_TOKEN",
+        true,
+    )
 }
 
 pub async fn get_metrics(
@@ -26,6 +35,8 @@ pub async fn get_metrics(
     let period = query.period()?;
     let filter = query.filter();
     let settings = state.config.settings.clone();
-    let metrics = state.read(move |conn| shiplog_queries::metrics(conn, &settings, period, &filter)).await?;
+    let metrics = state
+        .read(move |conn| shiplog_queries::metrics(conn, &settings, period, &filter))
+        .await?;
     Ok(Json(metrics))
 }

@@ -24,18 +24,29 @@ pub struct ReadQuery {
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
+    value
+        .as_ref()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 impl ReadQuery {
     /// The period asked for, the last 90 days when none is given.
     pub fn period(&self) -> Result<Period, ApiError> {
         let today = chrono::Utc::now().date_naive();
-        Period::parse(non_empty(&self.from).as_deref(), non_empty(&self.to).as_deref(), today)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
+        Period::parse(
+            non_empty(&self.from).as_deref(),
+            non_empty(&self.to).as_deref(),
+            today,
+        )
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 
     pub fn filter(&self) -> Filter {
-        Filter { service: non_empty(&self.service), team: non_empty(&self.team) }
+        Filter {
+            service: non_empty(&self.service),
+            team: non_empty(&self.team),
+        }
     }
 }

@@ -25,7 +25,11 @@ pub async fn weekly(
     let parquet = match query.format.as_deref() {
         None | Some("csv") => false,
         Some("parquet") => true,
-        Some(other) => return Err(ApiError::BadRequest(format!("unknown format {other:?}: use csv or parquet"))),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown format {other:?}: use csv or parquet"
+            )));
+        }
     };
     let body = state
         .read(move |conn| {
@@ -39,17 +43,27 @@ pub async fn weekly(
             std::fs::read(&path).map_err(|e| output_error(&path.display().to_string(), e))
         })
         .await?;
-    let (content_type, name) =
-        if parquet { (PARQUET_TYPE, "weekly.parquet") } else { ("text/csv; charset=utf-8", "weekly.csv") };
+    let (content_type, name) = if parquet {
+        (PARQUET_TYPE, "weekly.parquet")
+    } else {
+        ("text/csv; charset=utf-8", "weekly.csv")
+    };
     let mut response = body.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let disposition = format!("attachment; filename=\"shiplog-{}-{name}\"", period.from());
     if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }
 
 fn output_error(path: &str, e: std::io::Error) -> shiplog_queries::QueryError {
-    shiplog_queries::QueryError::Output { path: path.to_owned(), message: e.to_string() }
+    shiplog_queries::QueryError::Output {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
 }

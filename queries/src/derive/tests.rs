@@ -1,0 +1,266 @@
+//! The SQL half of SPEC §3 (attribution, failure, recovery, rework) on tiny
+//! hand-computed event sets in a real DuckDB database, written by the real batch
+//! writer and derived by the real `Deriver`.
+
+use std::collections::BTreeSet;
+
+use duckdb::Connection;
+use shiplog_ingest::sources::generic::parse_event_text;
+use shiplog_ingest::store::{Store, write_batch};
+use shiplog_ingest::typed_delivery;
+use shiplog_model::Settings;
+
+use super::Deriver;
+
+/// Stores `batches` (each one transaction, in order) and derives after each.
+fn store(batches: &[&[&str]]) -> Connection {
+    let store = Store::open_in_memory().unwrap();
+    let mut conn = store.into_connection();
+    let deriver = Deriver::new(Settings::default());
+    let mut seq = 1;
+    for batch in batches {
+        let deliveries: Vec<_> = batch
+            .iter()
+            .map(|line| {
+                typed_delivery(
+                    "test",
+                    parse_event_text(1, line).unwrap(),
+                    chrono::Utc::now(),
+                )
+            })
+            .collect();
+        let tx = conn.transaction().unwrap();
+        let result = write_batch(&tx, &deliveries, seq).unwrap();
+        deriver
+            .refresh(&tx, &result.touched.services, &result.touched.repos)
+            .unwrap();
+        tx.commit().unwrap();
+        seq += deliveries.len() as i64;
+    }
+    conn
+}
+
+fn deploy(id: &str, service: &str, sha: &str, finished_at: &str) -> String {
+    format!(
+        r#"{{"type":"deployment","id":"{id}","service":"{service}","repo":"acme/shop","sha":"{sha}","finished_at":"{finished_at}"}}"#
+    )
+}
+
+fn change(sha: &str, parents: &[&str], at: &str) -> String {
+    let parents: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
+    format!(
+        r#"{{"type":"change","repo":"acme/shop","sha":"{sha}","parents":[{}],"committed_at":"{at}"}}"#,
+        parents.join(",")
+    )
+}
+
+fn attribution(conn: &Connection, incident: &str) -> (Option<String>, Option<String>) {
+    conn.query_row(
+        "SELECT deployment_id, rule FROM incident_attribution WHERE incident_id = ?",
+        [incident],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// (failed, recovered_at as text, rework) of a deployment.
+fn outcome(conn: &Connection, id: &str) -> (bool, Option<String>, bool) {
+    conn.query_row(
+        "SELECT failed, strftime(recovered_at, '%Y-%m-%dT%H:%M:%S'), rework FROM deployment_outcomes WHERE deployment_id = ?",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+const A: &str = "2026-03-02T10:00:00Z";
+
+fn graph() -> Vec<String> {
+    vec![
+        change("a", &[], "2026-03-01T08:00:00Z"),
+        change("b", &["a"], "2026-03-02T08:00:00Z"),
+        change("c", &["b"], "2026-03-03T08:00:00Z"),
+        deploy("d1", "shop", "a", A),
+        deploy("d2", "shop", "c", "2026-03-03T10:00:00Z"),
+    ]
+}
+
+fn with(extra: &[String]) -> Vec<String> {
+    graph().into_iter().chain(extra.iter().cloned()).collect()
+}
+
+fn run(lines: &[String]) -> Connection {
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    store(&[&refs])
+}
+
+#[test]
+fn rule_a_attributes_to_the_named_deployment_even_of_another_service() {
+    let conn = run(&with(&[
+        deploy("o1", "other", "zz", "2026-03-01T00:00:00Z"),
+        r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","deployment_id":"o1"}"#.into(),
+    ]));
+    assert_eq!(
+        attribution(&conn, "I"),
+        (Some("o1".into()), Some("a".into()))
+    );
+    assert!(
+        outcome(&conn, "o1").0,
+        "the named deployment of `other` failed"
+    );
+    assert!(!outcome(&conn, "d2").0);
+}
+
+#[test]
+fn rule_a_naming_a_failed_attempt_falls_through_to_the_later_rules() {
+    let conn = run(&with(&[
+        r#"{"type":"deployment","id":"x","service":"shop","sha":"c","status":"failure","finished_at":"2026-03-03T09:00:00Z"}"#.into(),
+        r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","deployment_id":"x"}"#.into(),
+    ]));
+    assert_eq!(
+        attribution(&conn, "I"),
+        (Some("d2".into()), Some("c".into()))
+    );
+}
+
+#[test]
+fn rule_b_attributes_a_sha_to_the_earliest_deployment_whose_change_set_holds_it() {
+    let conn = run(&with(&[
+        deploy("d3", "shop", "c", "2026-03-04T10:00:00Z"),
+        r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-05T11:00:00Z","sha":"b"}"#.into(),
+    ]));
+    // b entered with d2 (change set {b, c}); d3 is a redeploy of c.
+    assert_eq!(
+        attribution(&conn, "I"),
+        (Some("d2".into()), Some("b".into()))
+    );
+}
+
+#[test]
+fn rule_c_takes_the_latest_deployment_within_the_window_inclusive() {
+    let conn = run(&with(&[
+        // Exactly 168 h after d2 finished: still inside the window.
+        r#"{"type":"incident","id":"edge","service":"shop","opened_at":"2026-03-10T10:00:00Z"}"#
+            .into(),
+        // One second later: outside.
+        r#"{"type":"incident","id":"late","service":"shop","opened_at":"2026-03-10T10:00:01Z"}"#
+            .into(),
+        // At the very instant d2 finished: "finished before" is strict, so d1.
+        r#"{"type":"incident","id":"same","service":"shop","opened_at":"2026-03-03T10:00:00Z"}"#
+            .into(),
+    ]));
+    assert_eq!(
+        attribution(&conn, "edge"),
+        (Some("d2".into()), Some("c".into()))
+    );
+    assert_eq!(
+        attribution(&conn, "late"),
+        (None, None),
+        "rule d: unattributed"
+    );
+    assert_eq!(
+        attribution(&conn, "same"),
+        (Some("d1".into()), Some("c".into()))
+    );
+}
+
+#[test]
+fn incident_update_resolves_the_failed_deployment() {
+    let opened = r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","deployment_id":"d2"}"#;
+    let resolved = r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","resolved_at":"2026-03-03T13:30:00Z"}"#;
+    let lines = graph();
+    let first: Vec<&str> = lines.iter().map(String::as_str).chain([opened]).collect();
+    let conn = store(&[&first, &[resolved]]);
+    assert_eq!(
+        outcome(&conn, "d2"),
+        (true, Some("2026-03-03T13:30:00".into()), false)
+    );
+    // A late "opened" event with resolved_at null leaves it resolved.
+    let conn = store(&[
+        &first,
+        &[resolved],
+        &[
+            r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","resolved_at":null,"title":"x"}"#,
+        ],
+    ]);
+    assert_eq!(
+        outcome(&conn, "d2").1.as_deref(),
+        Some("2026-03-03T13:30:00")
+    );
+}
+
+#[test]
+fn a_deployment_with_an_open_incident_is_failed_once_and_not_recovered() {
+    let conn = run(&with(&[
+        r#"{"type":"incident","id":"I1","service":"shop","opened_at":"2026-03-03T11:00:00Z","resolved_at":"2026-03-03T12:00:00Z"}"#.into(),
+        r#"{"type":"incident","id":"I2","service":"shop","opened_at":"2026-03-03T12:00:00Z"}"#.into(),
+        deploy("d3", "shop", "d", "2026-03-04T10:00:00Z"),
+    ]));
+    let failed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM deployment_outcomes WHERE failed",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, 1);
+    assert_eq!(outcome(&conn, "d2"), (true, None, false));
+    assert!(
+        outcome(&conn, "d3").2,
+        "the deployment after a failed one is rework"
+    );
+}
+
+#[test]
+fn rollback_recovers_at_the_rollbacks_finish_and_is_rework() {
+    let conn = run(&with(&[deploy("d3", "shop", "a", "2026-03-03T12:00:00Z")]));
+    assert_eq!(
+        outcome(&conn, "d2"),
+        (true, Some("2026-03-03T12:00:00".into()), false)
+    );
+    assert_eq!(outcome(&conn, "d3"), (false, None, true));
+}
+
+#[test]
+fn derived_facts_do_not_depend_on_arrival_order() {
+    let mut lines = with(&[
+        deploy("d3", "shop", "b", "2026-03-04T10:00:00Z"),
+        r#"{"type":"incident","id":"I","service":"shop","opened_at":"2026-03-03T11:00:00Z","sha":"c"}"#.into(),
+    ]);
+    let snapshot = |conn: &Connection| -> Vec<(String, bool, Option<String>, bool)> {
+        let mut stmt = conn
+            .prepare("SELECT deployment_id, failed, strftime(recovered_at, '%c'), rework FROM deployment_outcomes ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let sorted = snapshot(&run(&lines));
+    lines.reverse();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let one_by_one: Vec<&[&str]> = refs.iter().map(std::slice::from_ref).collect();
+    assert_eq!(snapshot(&store(&one_by_one)), sorted);
+    assert!(
+        sorted
+            .iter()
+            .any(|(id, failed, _, _)| id == "d2" && *failed),
+        "{sorted:?}"
+    );
+}
+
+#[test]
+fn refresh_of_unknown_services_is_harmless() {
+    let conn = run(&graph());
+    Deriver::new(Settings::default())
+        .refresh(
+            &conn,
+            &BTreeSet::from(["nobody".to_string()]),
+            &BTreeSet::new(),
+        )
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM deploy_facts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+}
