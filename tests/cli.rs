@@ -107,6 +107,18 @@ async fn commands_refuse_a_database_held_by_a_server_with_exit_code_2() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("POST /api/v1/events"), "{stderr}");
+    let db = app.db.to_str().unwrap().to_owned();
+    let out =
+        tokio::task::spawn_blocking(move || run(&["serve", "--db", &db, "--addr", "127.0.0.1:0"]))
+            .await
+            .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a second server refuses: {stderr}"
+    );
+    assert!(stderr.contains("running `shiplog serve`"), "{stderr}");
     app.stop().await;
 }
 

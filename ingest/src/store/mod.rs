@@ -90,8 +90,3 @@ impl Store {
         self.conn
     }
 }
-
-/// Whether `path` names a database that another process holds open.
-pub fn is_locked(err: &StoreError) -> bool {
-    matches!(err, StoreError::Locked { .. })
-}

@@ -9,9 +9,11 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     let app = Application::build(config, Mode::Serve)
         .await
         .map_err(|e| match e {
-            crate::app::StartError::Open(open) => {
-                CliError::open(db.clone(), "the server is already running", open)
-            }
+            crate::app::StartError::Open(open) if open.is_locked() => CliError::Usage(format!(
+                "{} is held by another process, most likely a running `shiplog serve`: stop it or pass another --db",
+                db.display()
+            )),
+            crate::app::StartError::Open(open) => CliError::Open(open),
             other => CliError::Failed(other.to_string()),
         })?;
     tracing::info!(addr = %app.local_addr(), db = %db.display(), "serving");
