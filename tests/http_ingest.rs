@@ -224,3 +224,31 @@ async fn prometheus_and_health_answer() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_report_comes_as_parquet_on_request() {
+    let app = spawn_app(|_| {}).await;
+    app.post_events(DEPLOY, "application/json").await;
+    let response = app
+        .client
+        .get(format!(
+            "{}/reports/weekly.csv?from=2026-03-02&to=2026-03-09&format=parquet",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.apache.parquet"
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+        "not a Parquet file"
+    );
+    let (status, body) = app.get_text("/reports/weekly.csv?format=xlsx").await;
+    assert_eq!(status, 400, "{body}");
+    app.stop().await;
+}

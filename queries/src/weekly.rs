@@ -103,6 +103,19 @@ pub fn to_csv(rows: &[WeeklyRow]) -> String {
     out
 }
 
+/// The rows as Parquet bytes, for an HTTP body or standard output. DuckDB writes
+/// Parquet only to files, so this goes through a temporary one.
+pub fn parquet_bytes(conn: &Connection, rows: &[WeeklyRow]) -> Result<Vec<u8>, QueryError> {
+    let output = |path: &Path, e: std::io::Error| QueryError::Output {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let dir = tempfile::tempdir().map_err(|e| output(&std::env::temp_dir(), e))?;
+    let path = dir.path().join("weekly.parquet");
+    write_parquet(conn, rows, &path)?;
+    std::fs::read(&path).map_err(|e| output(&path, e))
+}
+
 /// Writes the rows to `path` as Parquet with DuckDB's own writer: `week_start` DATE,
 /// `service` VARCHAR (unguarded), counts BIGINT, hours and rates DOUBLE unrounded.
 pub fn write_parquet(conn: &Connection, rows: &[WeeklyRow], path: &Path) -> Result<(), QueryError> {

@@ -75,10 +75,7 @@ pub fn weekly(mut config: Config, args: WeeklyArgs) -> Result<(), CliError> {
             weekly::write_parquet(&conn, &rows, out).map_err(failed)
         }
         (ReportFormat::Parquet, None) => {
-            let dir = tempfile::tempdir().map_err(|e| CliError::Failed(e.to_string()))?;
-            let path = dir.path().join("weekly.parquet");
-            weekly::write_parquet(&conn, &rows, &path).map_err(failed)?;
-            let bytes = std::fs::read(&path).map_err(|e| write_failed(&path, e))?;
+            let bytes = weekly::parquet_bytes(&conn, &rows).map_err(failed)?;
             std::io::stdout()
                 .write_all(&bytes)
                 .map_err(|e| write_failed(Path::new("-"), e))

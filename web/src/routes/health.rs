@@ -58,20 +58,22 @@ pub async fn prometheus(
     ];
     let mut out = String::new();
     for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
+        metric(&mut out, name, help, "counter", value);
     }
     let seconds = stats.batch_micros_total.load(Ordering::Relaxed) as f64 / 1e6;
-    let _ = writeln!(
-        out,
-        "# HELP shiplog_writer_batch_seconds_total time spent writing batches\n# TYPE shiplog_writer_batch_seconds_total counter\nshiplog_writer_batch_seconds_total {seconds}"
+    metric(
+        &mut out,
+        "shiplog_writer_batch_seconds_total",
+        "time spent writing batches",
+        "counter",
+        seconds,
     );
-    let _ = writeln!(
-        out,
-        "# HELP shiplog_writer_queue_events events waiting for the writer\n# TYPE shiplog_writer_queue_events gauge\nshiplog_writer_queue_events {}",
-        writer.queued()
+    metric(
+        &mut out,
+        "shiplog_writer_queue_events",
+        "events waiting for the writer",
+        "gauge",
+        writer.queued(),
     );
     let mut response = out.into_response();
     response.headers_mut().insert(
@@ -79,4 +81,12 @@ pub async fn prometheus(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// One metric in the Prometheus text format: its help, its type, its value.
+fn metric(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }

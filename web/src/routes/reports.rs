@@ -37,10 +37,7 @@ pub async fn weekly(
             if !parquet {
                 return Ok(weekly::to_csv(&rows).into_bytes());
             }
-            let dir = tempfile::tempdir().map_err(|e| output_error("a temporary directory", e))?;
-            let path = dir.path().join("weekly.parquet");
-            weekly::write_parquet(conn, &rows, &path)?;
-            std::fs::read(&path).map_err(|e| output_error(&path.display().to_string(), e))
+            weekly::parquet_bytes(conn, &rows)
         })
         .await?;
     let (content_type, name) = if parquet {
@@ -59,11 +56,4 @@ pub async fn weekly(
             .insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-fn output_error(path: &str, e: std::io::Error) -> shiplog_queries::QueryError {
-    shiplog_queries::QueryError::Output {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
 }
