@@ -13,6 +13,10 @@ pub struct ServiceSettings {
     pub paths: Vec<String>,
     pub argocd_apps: Vec<String>,
     pub pagerduty_services: Vec<String>,
+    /// What senders call this service's deployments (a GitHub deployment's
+    /// `payload.service`, a workflow name, a CDEvents service id): how a monorepo's
+    /// deployments are told apart.
+    pub deploy_names: Vec<String>,
 }
 
 /// Settings that decide what counts and how.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use shiplog_ingest::sources::Routing;
 use shiplog_model::{BandsVersion, ServiceSettings, Settings};
 
 /// The default config file, read when present.
@@ -24,6 +25,8 @@ pub struct Config {
     pub writer_queue_events: usize,
     pub tokens: Tokens,
     pub sources: Sources,
+    /// Which service and environment a webhook delivery belongs to.
+    pub routing: Routing,
 }
 
 /// Bearer tokens of the API's routes; `None` means the route's rule for no token.
@@ -34,11 +37,10 @@ pub struct Tokens {
     pub admin: Option<SecretString>,
 }
 
-/// Webhook secrets and source options (used by the source adapters).
+/// Webhook secrets (each source's options are in [`Config::routing`]).
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     pub github_secret: Option<SecretString>,
-    pub github_deploy_workflows: Vec<String>,
     pub gitlab_token: Option<SecretString>,
     pub pagerduty_secret: Option<SecretString>,
     pub argocd_token: Option<SecretString>,
@@ -80,6 +82,8 @@ struct FileConfig {
     sources: FileSources,
     #[serde(default)]
     services: BTreeMap<String, FileService>,
+    #[serde(default)]
+    environment_aliases: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,23 +98,44 @@ struct FileTokens {
 #[serde(deny_unknown_fields)]
 struct FileSources {
     #[serde(default)]
-    github: FileSecret,
+    github: FileGithub,
     #[serde(default)]
-    gitlab: FileSecret,
+    gitlab: FileToken,
     #[serde(default)]
     pagerduty: FileSecret,
     #[serde(default)]
-    argocd: FileSecret,
+    argocd: FileArgocd,
     #[serde(default)]
-    cdevents: FileSecret,
+    cdevents: FileToken,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGithub {
+    secret: Option<String>,
+    #[serde(default)]
+    deploy_workflows: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSecret {
     secret: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToken {
     token: Option<String>,
-    deploy_workflows: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileArgocd {
+    token: Option<String>,
+    /// Application → environment, over the app's `environment` label.
+    #[serde(default)]
+    environments: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +149,8 @@ struct FileService {
     argocd_apps: Vec<String>,
     #[serde(default)]
     pagerduty_services: Vec<String>,
+    #[serde(default)]
+    deploy_names: Vec<String>,
 }
 
 fn secret(value: Option<String>) -> Option<SecretString> {
@@ -179,9 +206,20 @@ impl Config {
                 paths: s.paths,
                 argocd_apps: s.argocd_apps,
                 pagerduty_services: s.pagerduty_services,
+                deploy_names: s.deploy_names,
             };
             settings.services.insert(name, service);
         }
+        let routing = Routing {
+            services: settings.services.clone(),
+            environment_aliases: parsed
+                .environment_aliases
+                .into_iter()
+                .map(|(alias, name)| (alias.trim().to_lowercase(), name))
+                .collect(),
+            github_deploy_workflows: parsed.sources.github.deploy_workflows,
+            argocd_environments: parsed.sources.argocd.environments,
+        };
         let mut config = Config {
             db: parsed.db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
             addr: parsed.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
@@ -195,12 +233,12 @@ impl Config {
             },
             sources: Sources {
                 github_secret: secret(parsed.sources.github.secret),
-                github_deploy_workflows: parsed.sources.github.deploy_workflows.unwrap_or_default(),
                 gitlab_token: secret(parsed.sources.gitlab.token),
                 pagerduty_secret: secret(parsed.sources.pagerduty.secret),
                 argocd_token: secret(parsed.sources.argocd.token),
                 cdevents_token: secret(parsed.sources.cdevents.token),
             },
+            routing,
         };
         config.apply_env(env)?;
         Ok(config)

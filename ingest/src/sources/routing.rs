@@ -1,0 +1,211 @@
+//! Which service and environment a delivery belongs to (SPEC §7 `[services.NAME]`,
+//! `[environment_aliases]`, `[sources.*]`). Every adapter asks here, so one config
+//! change (and a `shiplog replay`) re-routes every source alike.
+
+use std::collections::BTreeMap;
+
+use shiplog_model::{ServiceSettings, Settings};
+
+/// The mapping config the adapters read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    pub services: BTreeMap<String, ServiceSettings>,
+    /// Lower-case alias → environment name (`prd` → `production`).
+    pub environment_aliases: BTreeMap<String, String>,
+    /// GitHub `workflow_run` names (`*` matches any run of characters) that deploy.
+    pub github_deploy_workflows: Vec<String>,
+    /// ArgoCD application → environment, over the app's `environment` label.
+    pub argocd_environments: BTreeMap<String, String>,
+}
+
+impl Routing {
+    /// The service map of `settings`, with no aliases or source options.
+    pub fn from_settings(settings: &Settings) -> Routing {
+        Routing {
+            services: settings.services.clone(),
+            ..Routing::default()
+        }
+    }
+
+    /// The environment named `raw`, through the alias table (case-insensitive).
+    pub fn environment(&self, raw: &str) -> String {
+        let raw = raw.trim();
+        self.environment_aliases
+            .get(&raw.to_lowercase())
+            .cloned()
+            .unwrap_or_else(|| raw.to_owned())
+    }
+
+    /// Whether a GitHub workflow called `name` is a deployment.
+    pub fn is_deploy_workflow(&self, name: &str) -> bool {
+        self.github_deploy_workflows
+            .iter()
+            .any(|pattern| glob_match(&pattern.to_lowercase(), &name.to_lowercase()))
+    }
+
+    fn claims(name: &str, service: &ServiceSettings, deploy_name: &str) -> bool {
+        name.eq_ignore_ascii_case(deploy_name)
+            || service
+                .deploy_names
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(deploy_name))
+    }
+
+    /// The service a deployment in `repo` belongs to. `deploy_name` is what the
+    /// sender calls the deployed thing when it says (a GitHub deployment's
+    /// `payload.service`, a workflow's name, a CDEvents service id):
+    ///
+    /// 1. the service of `repo` whose name or `deploy_names` is `deploy_name`;
+    /// 2. else any configured service whose name or `deploy_names` is `deploy_name`;
+    /// 3. else the one service whose `repo` is `repo`;
+    /// 4. else, when no service claims `repo`, `deploy_name` or the repo's own name
+    ///    (`acme/shop` → `shop`).
+    ///
+    /// A monorepo claimed by several services with no deploy name to tell them apart
+    /// is refused with the reason, so the delivery is kept unmapped until the config
+    /// says (then `shiplog replay` maps it).
+    pub fn repo_service(&self, repo: &str, deploy_name: Option<&str>) -> Result<String, String> {
+        let claimants: Vec<(&String, &ServiceSettings)> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.repo.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(repo)))
+            .collect();
+        if let Some(deploy_name) = deploy_name.filter(|d| !d.trim().is_empty()) {
+            if let Some((name, _)) = claimants
+                .iter()
+                .find(|(name, s)| Self::claims(name, s, deploy_name))
+            {
+                return Ok((*name).clone());
+            }
+            if let Some((name, _)) = self
+                .services
+                .iter()
+                .find(|(name, s)| Self::claims(name, s, deploy_name))
+            {
+                return Ok(name.clone());
+            }
+        }
+        match claimants.as_slice() {
+            [(name, _)] => Ok((*name).clone()),
+            [] => Ok(deploy_name
+                .filter(|d| !d.trim().is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_owned())),
+            several => Err(format!(
+                "repository {repo} belongs to several services ({}) and the delivery names none of them{}; \
+                 list the name under `deploy_names` of one service, then run `shiplog replay`",
+                several
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                deploy_name.map_or(String::new(), |d| format!(" (it says {d:?})")),
+            )),
+        }
+    }
+
+    /// The service an ArgoCD application belongs to: the one listing it under
+    /// `argocd_apps`, else the application's own name.
+    pub fn argocd_service(&self, app: &str) -> String {
+        self.services
+            .iter()
+            .find(|(_, s)| s.argocd_apps.iter().any(|a| a == app))
+            .map_or_else(|| app.to_owned(), |(name, _)| name.clone())
+    }
+
+    /// The service a PagerDuty service belongs to: the one listing its id (or its
+    /// name) under `pagerduty_services`, else the PagerDuty service's name.
+    pub fn pagerduty_service(&self, id: Option<&str>, name: Option<&str>) -> Option<String> {
+        let listed = |s: &ServiceSettings| {
+            s.pagerduty_services
+                .iter()
+                .any(|p| Some(p.as_str()) == id || Some(p.as_str()) == name)
+        };
+        self.services
+            .iter()
+            .find(|(_, s)| listed(s))
+            .map(|(n, _)| n.clone())
+            .or_else(|| name.map(str::to_owned))
+    }
+}
+
+/// Matches `text` against `pattern`, where `*` stands for any run of characters.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(repo: &str, deploy_names: &[&str]) -> ServiceSettings {
+        ServiceSettings {
+            repo: Some(repo.into()),
+            deploy_names: deploy_names.iter().map(|s| (*s).into()).collect(),
+            ..ServiceSettings::default()
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("deploy*", "deploy-prod"));
+        assert!(glob_match("deploy*", "deploy"));
+        assert!(glob_match("*release", "nightly release"));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-x-c"));
+        assert!(glob_match("release", "release"));
+        assert!(!glob_match("release", "release-2"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn repo_routing() {
+        let mut r = Routing::default();
+        assert_eq!(r.repo_service("acme/shop", None).unwrap(), "shop");
+        assert_eq!(r.repo_service("acme/shop", Some("web")).unwrap(), "web");
+        r.services.insert("checkout".into(), service("acme/shop", &["checkout-api"]));
+        assert_eq!(r.repo_service("acme/shop", None).unwrap(), "checkout");
+        assert_eq!(r.repo_service("ACME/Shop", Some("other")).unwrap(), "checkout");
+        r.services.insert("search".into(), service("acme/shop", &[]));
+        let refused = r.repo_service("acme/shop", None).unwrap_err();
+        assert!(refused.contains("checkout, search"), "{refused}");
+        assert_eq!(r.repo_service("acme/shop", Some("checkout-api")).unwrap(), "checkout");
+        assert_eq!(r.repo_service("acme/shop", Some("Search")).unwrap(), "search");
+    }
+
+    #[test]
+    fn aliases_and_apps() {
+        let mut r = Routing::default();
+        r.environment_aliases.insert("prd".into(), "production".into());
+        assert_eq!(r.environment("PRD"), "production");
+        assert_eq!(r.environment("staging"), "staging");
+        r.services.insert(
+            "checkout".into(),
+            ServiceSettings {
+                argocd_apps: vec!["checkout-prod".into()],
+                pagerduty_services: vec!["PXYZ123".into()],
+                ..ServiceSettings::default()
+            },
+        );
+        assert_eq!(r.argocd_service("checkout-prod"), "checkout");
+        assert_eq!(r.argocd_service("billing"), "billing");
+        assert_eq!(r.pagerduty_service(Some("PXYZ123"), Some("Shop")).as_deref(), Some("checkout"));
+        assert_eq!(r.pagerduty_service(Some("P1"), Some("Shop")).as_deref(), Some("Shop"));
+        assert_eq!(r.pagerduty_service(Some("P1"), None), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! Each sender's proof of origin, checked before a delivery is read or stored
+//! (SPEC §6). Every comparison is constant-time.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Why a delivery's proof of origin was refused; the route answers `401` with this.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The route has no secret configured, so nothing can be verified.
+    #[error("this webhook is not configured: set {0}")]
+    NotConfigured(&'static str),
+    #[error("the {0} header is missing")]
+    Missing(&'static str),
+    #[error("the {0} header is malformed: {1}")]
+    Malformed(&'static str, &'static str),
+    #[error("the {0} does not match")]
+    Mismatch(&'static str),
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(secret: &[u8], body: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac
+}
+
+pub const GITHUB_HEADER: &str = "x-hub-signature-256";
+pub const GITLAB_HEADER: &str = "x-gitlab-token";
+pub const PAGERDUTY_HEADER: &str = "x-pagerduty-signature";
+
+/// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
+pub fn verify_github(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing("X-Hub-Signature-256"))?;
+    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed(
+        "X-Hub-Signature-256",
+        "it must start with sha256=",
+    ))?;
+    let tag = hex::decode(hex_sig)
+        .map_err(|_| SignatureError::Malformed("X-Hub-Signature-256", "not hexadecimal"))?;
+    hmac(secret, body)
+        .verify_slice(&tag)
+        .map_err(|_| SignatureError::Mismatch("X-Hub-Signature-256 signature"))
+}
+
+/// PagerDuty webhooks v3: `X-PagerDuty-Signature: v1=<hex>,v1=<hex>` (one per
+/// active signing secret); one match is enough.
+pub fn verify_pagerduty(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing("X-PagerDuty-Signature"))?;
+    let mac = hmac(secret, body);
+    let mut any_v1 = false;
+    for part in header.split(',') {
+        let Some(hex_sig) = part.trim().strip_prefix("v1=") else {
+            continue;
+        };
+        any_v1 = true;
+        if let Ok(tag) = hex::decode(hex_sig)
+            && mac.clone().verify_slice(&tag).is_ok()
+        {
+            return Ok(());
+        }
+    }
+    if any_v1 {
+        Err(SignatureError::Mismatch("X-PagerDuty-Signature signature"))
+    } else {
+        Err(SignatureError::Malformed(
+            "X-PagerDuty-Signature",
+            "it carries no v1= signature",
+        ))
+    }
+}
+
+/// A shared token sent as is (GitLab's `X-Gitlab-Token`).
+pub fn verify_token(
+    expected: &[u8],
+    presented: Option<&str>,
+    header: &'static str,
+) -> Result<(), SignatureError> {
+    let presented = presented.ok_or(SignatureError::Missing(header))?;
+    if bool::from(presented.as_bytes().ct_eq(expected)) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch("token"))
+    }
+}
+
+/// The hex HMAC-SHA256 of `body`, as GitHub and PagerDuty sign it: for tests and for
+/// `shiplog notify`-style senders.
+pub fn sign_hex(secret: &[u8], body: &[u8]) -> String {
+    hex::encode(hmac(secret, body).finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GitHub's published test vector ("Validating webhook deliveries").
+    const GITHUB_SECRET: &[u8] = b"It's a Secret to Everybody";
+    const GITHUB_BODY: &[u8] = b"Hello, World!";
+    const GITHUB_SIGNATURE: &str =
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn github_published_vector() {
+        assert_eq!(
+            verify_github(GITHUB_SECRET, GITHUB_BODY, Some(GITHUB_SIGNATURE)),
+            Ok(())
+        );
+        assert_eq!(
+            format!("sha256={}", sign_hex(GITHUB_SECRET, GITHUB_BODY)),
+            GITHUB_SIGNATURE
+        );
+    }
+
+    #[test]
+    fn github_refusals() {
+        assert_eq!(
+            verify_github(b"wrong secret", GITHUB_BODY, Some(GITHUB_SIGNATURE)),
+            Err(SignatureError::Mismatch("X-Hub-Signature-256 signature"))
+        );
+        assert_eq!(
+            verify_github(GITHUB_SECRET, b"Hello, World?", Some(GITHUB_SIGNATURE)),
+            Err(SignatureError::Mismatch("X-Hub-Signature-256 signature")),
+            "a tampered body fails"
+        );
+        assert_eq!(
+            verify_github(GITHUB_SECRET, GITHUB_BODY, None),
+            Err(SignatureError::Missing("X-Hub-Signature-256"))
+        );
+        assert!(matches!(
+            verify_github(GITHUB_SECRET, GITHUB_BODY, Some(&GITHUB_SIGNATURE[7..])),
+            Err(SignatureError::Malformed(..))
+        ));
+        assert!(matches!(
+            verify_github(GITHUB_SECRET, GITHUB_BODY, Some("sha256=zz")),
+            Err(SignatureError::Malformed(..))
+        ));
+    }
+
+    #[test]
+    fn pagerduty_takes_any_of_several_signatures() {
+        let body = br#"{"event":{"id":"01DEN4XJ7EJ6SNYLY3ZZLUFN8L"}}"#;
+        let good = sign_hex(b"current", body);
+        let old = sign_hex(b"rotated-out", body);
+        let header = format!("v1={old},v1={good}");
+        assert_eq!(verify_pagerduty(b"current", body, Some(&header)), Ok(()));
+        assert_eq!(verify_pagerduty(b"rotated-out", body, Some(&header)), Ok(()));
+        assert_eq!(
+            verify_pagerduty(b"other", body, Some(&header)),
+            Err(SignatureError::Mismatch("X-PagerDuty-Signature signature"))
+        );
+        assert_eq!(
+            verify_pagerduty(b"current", b"{}", Some(&header)),
+            Err(SignatureError::Mismatch("X-PagerDuty-Signature signature")),
+            "a tampered body fails"
+        );
+        assert!(matches!(
+            verify_pagerduty(b"current", body, Some(&good)),
+            Err(SignatureError::Malformed(..))
+        ));
+        assert_eq!(
+            verify_pagerduty(b"current", body, None),
+            Err(SignatureError::Missing("X-PagerDuty-Signature"))
+        );
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(verify_token(b"s3cret", Some("s3cret"), "X-Gitlab-Token"), Ok(()));
+        assert_eq!(
+            verify_token(b"s3cret", Some("s3cre"), "X-Gitlab-Token"),
+            Err(SignatureError::Mismatch("token"))
+        );
+        assert_eq!(
+            verify_token(b"s3cret", None, "X-Gitlab-Token"),
+            Err(SignatureError::Missing("X-Gitlab-Token"))
+        );
+    }
+}

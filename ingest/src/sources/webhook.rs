@@ -1,0 +1,134 @@
+//! One webhook delivery: which sender, what arrived, what it maps to, and the
+//! dispatch to the sender's adapter.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use shiplog_model::Event;
+
+use super::{Routing, argocd, cdevents, github, gitlab, pagerduty};
+
+/// A webhook sender Shiplog has an adapter for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    Github,
+    Gitlab,
+    Argocd,
+    Pagerduty,
+    Cdevents,
+}
+
+impl Source {
+    pub const ALL: [Source; 5] = [
+        Self::Github,
+        Self::Gitlab,
+        Self::Argocd,
+        Self::Pagerduty,
+        Self::Cdevents,
+    ];
+
+    /// The name in URLs (`/webhooks/{name}`), the raw log and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Gitlab => "gitlab",
+            Self::Argocd => "argocd",
+            Self::Pagerduty => "pagerduty",
+            Self::Cdevents => "cdevents",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Source> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// The request headers this source's adapter reads, lower-case. Only these are
+    /// kept in the raw log (never a signature or a token).
+    pub fn kept_headers(self) -> &'static [&'static str] {
+        match self {
+            Self::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
+            Self::Gitlab => &["x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-instance"],
+            Self::Argocd => &[],
+            Self::Pagerduty => &["x-webhook-id", "x-webhook-subscription"],
+            Self::Cdevents => cdevents::KEPT_HEADERS,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One delivery as received: what an adapter reads and the raw log keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The headers of [`Source::kept_headers`] that were present, names lower-case.
+    pub headers: &'a BTreeMap<String, String>,
+    pub body: &'a [u8],
+}
+
+impl<'a> Incoming<'a> {
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// What one delivery maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The sender's event name (`push`, `Merge Request Hook`, `incident.resolved`, …),
+    /// kept in the raw log's `event_type`.
+    pub event_type: String,
+    /// The sender's id of this delivery, the raw log's dedupe key (prefixed with the
+    /// source); `None` when the sender gave none, and the body's hash is used.
+    pub delivery_id: Option<String>,
+    pub events: Vec<Event>,
+    /// Why nothing (or less than the body suggests) was mapped: an event type
+    /// Shiplog does not use, an action it skips, a repository no service claims.
+    /// Shown to the sender in the response, so a misrouted delivery is visible.
+    pub skipped: Option<String>,
+}
+
+impl Mapping {
+    /// A delivery of a kind Shiplog stores but takes nothing from.
+    pub fn skipped(
+        event_type: impl Into<String>,
+        delivery_id: Option<String>,
+        why: impl Into<String>,
+    ) -> Mapping {
+        Mapping {
+            event_type: event_type.into(),
+            delivery_id,
+            events: Vec::new(),
+            skipped: Some(why.into()),
+        }
+    }
+}
+
+/// Why a delivery cannot be read: the body is not what its event type says. The
+/// message names the event and the JSON path (`push: commits[2].timestamp: …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MapError(pub String);
+
+impl MapError {
+    pub fn new(message: impl Into<String>) -> MapError {
+        MapError(message.into())
+    }
+}
+
+/// Maps one delivery of `source` with the adapter for it.
+pub fn map(source: Source, incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
+    match source {
+        Source::Github => github::map(incoming, routing),
+        Source::Gitlab => gitlab::map(incoming, routing),
+        Source::Argocd => argocd::map(incoming, routing),
+        Source::Pagerduty => pagerduty::map(incoming, routing),
+        Source::Cdevents => cdevents::map(incoming, routing),
+    }
+}
