@@ -4,6 +4,8 @@
 //!
 //! - [`sources`]: pure parsers, one file per source, from bytes (and headers) to
 //!   typed events. No I/O.
+//! - [`remap`]: mapping a raw-log delivery again with today's adapters and config
+//!   (`shiplog replay`).
 //! - [`store`]: the DuckDB file, its migrations, the raw log and the typed tables, and
 //!   the [`store::Writer`] that owns every write.
 //!
@@ -11,6 +13,7 @@
 //! the writer; the queries crate plugs its derivation into the writer through
 //! [`store::Refresh`].
 
+pub mod remap;
 pub mod sources;
 pub mod store;
 
@@ -28,5 +31,31 @@ pub fn typed_delivery(source: &str, parsed: ParsedEvent, received_at: Timestamp)
         headers: None,
         body: parsed.raw,
         events: vec![parsed.event],
+        replayed: false,
+    }
+}
+
+/// The raw-log record of one webhook delivery and what it mapped to. The dedupe key
+/// is the sender's delivery id, else a hash of the body, under the source's name.
+pub fn webhook_delivery(
+    source: sources::Source,
+    headers: &std::collections::BTreeMap<String, String>,
+    body: String,
+    mapping: sources::Mapping,
+    received_at: Timestamp,
+) -> Delivery {
+    use sha2::{Digest, Sha256};
+    let id = mapping
+        .delivery_id
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes()))));
+    Delivery {
+        source: source.as_str().to_owned(),
+        event_type: mapping.event_type,
+        delivery_key: format!("{source}:{id}"),
+        received_at,
+        headers: Some(serde_json::to_string(headers).expect("a string map serializes")),
+        body,
+        events: mapping.events,
+        replayed: false,
     }
 }

@@ -7,12 +7,16 @@
 //!   recomputed per service inside the writer's transaction ([`Deriver`]).
 //! - [`scope`]: which services a service or team filter selects.
 //! - [`figures`]: one SQL query that computes the figures for buckets of days.
-//! - [`metrics`]: the metrics JSON for a period, with performance levels.
+//! - [`build_health`]: SPEC §4.1's build counts, durations and red spells on main
+//!   branches, read from the stored builds at query time.
+//! - [`metrics`]: the metrics JSON for a period, with performance levels and build
+//!   health.
 //! - [`weekly`]: the weekly report as rows, CSV and Parquet.
 //!
 //! SQL lives in `sql/*.sql`, each file opening with the definition it implements, and
 //! runs as prepared statements. Time is passed in; nothing here reads the clock.
 
+pub mod build_health;
 pub mod derive;
 pub mod figures;
 pub mod metrics;
@@ -22,7 +26,8 @@ pub mod weekly;
 mod temp;
 
 pub use derive::Deriver;
-pub use metrics::{Metrics, metrics};
+pub use build_health::{BuildFigures, BuildScope, build_figures};
+pub use metrics::{BuildHealth, Metrics, metrics};
 pub use scope::Filter;
 pub use weekly::{WeeklyRow, weekly_report};
 

@@ -1,10 +1,12 @@
-//! The metrics JSON of SPEC §5 for one period, with DORA performance levels.
+//! The metrics JSON of SPEC §5 for one period, with DORA performance levels and the
+//! build health of SPEC §4.1.
 
 use duckdb::Connection;
 use serde::Serialize;
 use shiplog_model::{BandTable, Level, Period, Settings};
 
 use crate::QueryError;
+use crate::build_health::{BuildFigures, BuildScope, build_figures};
 use crate::figures::{Figures, figures};
 use crate::scope::{Filter, select};
 
@@ -20,6 +22,7 @@ pub struct Metrics {
     pub failed_deployment_recovery: Recovery,
     pub time_to_restore: TimeToRestore,
     pub rework_rate: ReworkRate,
+    pub build_health: BuildHealth,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +72,19 @@ pub struct ReworkRate {
     pub rate: Option<f64>,
 }
 
+/// SPEC §4.1, beyond DORA: no level, since DORA gives no bands for builds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildHealth {
+    pub builds: i64,
+    pub failed: i64,
+    pub success_rate: Option<f64>,
+    pub duration_median_minutes: Option<f64>,
+    pub duration_p90_minutes: Option<f64>,
+    pub red_spells: i64,
+    pub time_to_green_median_hours: Option<f64>,
+    pub red_hours_share: Option<f64>,
+}
+
 /// Rounds for display as SPEC §5's example does, from the exact binary value.
 fn round(value: f64, places: usize) -> f64 {
     format!("{value:.places$}")
@@ -97,8 +113,10 @@ pub fn metrics(
         .into_iter()
         .find(|f| f.service.is_none())
         .expect("figures.sql always has a total row");
+    let builds = build_figures(conn, settings, period, BuildScope::of(filter, &services))?;
     Ok(from_figures(
         &total,
+        &builds,
         period,
         filter,
         &BandTable::of(settings.bands),
@@ -106,7 +124,13 @@ pub fn metrics(
 }
 
 /// Levels are judged on unrounded values (SPEC §8); the JSON carries rounded ones.
-pub fn from_figures(f: &Figures, period: Period, filter: &Filter, bands: &BandTable) -> Metrics {
+pub fn from_figures(
+    f: &Figures,
+    builds: &BuildFigures,
+    period: Period,
+    filter: &Filter,
+    bands: &BandTable,
+) -> Metrics {
     let per_day = f.deployments as f64 / period.days() as f64;
     Metrics {
         from: period.from().to_string(),
@@ -148,5 +172,20 @@ pub fn from_figures(f: &Figures, period: Period, filter: &Filter, bands: &BandTa
             rework: f.rework,
             rate: rounded(f.rework_rate(), 4),
         },
+        build_health: build_health(builds),
+    }
+}
+
+/// Minutes and hours to 2 decimals, shares to 4, as the DORA figures round.
+fn build_health(b: &BuildFigures) -> BuildHealth {
+    BuildHealth {
+        builds: b.builds,
+        failed: b.failed,
+        success_rate: rounded(b.success_rate(), 4),
+        duration_median_minutes: rounded(b.duration_median_minutes, 2),
+        duration_p90_minutes: rounded(b.duration_p90_minutes, 2),
+        red_spells: b.red_spells,
+        time_to_green_median_hours: rounded(b.time_to_green_median_hours, 2),
+        red_hours_share: rounded(b.red_hours_share(), 4),
     }
 }

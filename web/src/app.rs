@@ -33,7 +33,7 @@ pub struct AppState(Arc<Inner>);
 
 #[derive(Debug)]
 pub struct Inner {
-    pub db: Database,
+    pub db: Arc<Database>,
     pub config: Config,
     pub mode: Mode,
     pub requests: AtomicU64,
@@ -50,7 +50,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(db: Database, config: Config, mode: Mode) -> AppState {
         AppState(Arc::new(Inner {
-            db,
+            db: Arc::new(db),
             config,
             mode,
             requests: AtomicU64::new(0),
@@ -174,6 +174,12 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/events",
             post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)),
         )
+        .route(
+            "/webhooks/{source}",
+            post(routes::webhooks::receive)
+                .layer(DefaultBodyLimit::max(GITHUB_BODY_LIMIT.max(limit))),
+        )
+        .route("/api/v1/admin/replay", post(routes::admin::post_replay))
         .route("/api/v1/metrics", get(routes::metrics::get_metrics))
         .route("/reports/weekly.csv", get(routes::reports::weekly))
         .route("/healthz", get(routes::health::healthz))

@@ -14,6 +14,8 @@ pub enum ApiError {
     BadRequest(String),
     /// `401`: missing or wrong credentials, or none configured for the route.
     Unauthorized(String),
+    /// `404`: no such resource (an unknown webhook source).
+    NotFound(String),
     /// `413`: the body is over the route's limit.
     TooLarge { limit: usize },
     /// `415`: neither JSON nor NDJSON.
@@ -31,6 +33,7 @@ impl IntoResponse for ApiError {
         let (status, error, detail) = match self {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message, Value::Null),
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message, Value::Null),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, message, Value::Null),
             ApiError::TooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(

@@ -24,6 +24,7 @@ pub mod pagerduty;
 pub mod payload;
 pub mod routing;
 pub mod signature;
+pub mod typed_json;
 mod webhook;
 
 pub use routing::Routing;

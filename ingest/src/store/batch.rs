@@ -24,6 +24,9 @@ pub struct Delivery {
     /// The body as received.
     pub body: String,
     pub events: Vec<Event>,
+    /// Already in the raw log and mapped again (`shiplog replay`): its events are
+    /// merged as if just arrived, and the log is left as it is.
+    pub replayed: bool,
 }
 
 /// What a batch can change in the derived facts.
@@ -76,6 +79,9 @@ pub fn write_batch(
     {
         let mut raw = stage(conn, "stage_raw")?;
         for (index, d) in deliveries.iter().enumerate() {
+            if d.replayed {
+                continue;
+            }
             if seen.insert(d.delivery_key.as_str()) {
                 let seq = first_seq + candidates.len() as i64;
                 raw.append_row(params![
@@ -100,11 +106,16 @@ pub fn write_batch(
     for (n, &index) in candidates.iter().enumerate() {
         new[index] = inserted.contains(&(first_seq + n as i64));
     }
+    let merged: Vec<bool> = deliveries
+        .iter()
+        .zip(&new)
+        .map(|(d, n)| *n || d.replayed)
+        .collect();
 
     let folded = fold(
         deliveries
             .iter()
-            .zip(&new)
+            .zip(&merged)
             .filter(|(_, n)| **n)
             .flat_map(|(d, _)| d.events.iter().cloned()),
     );

@@ -2,7 +2,9 @@
 //! typed tables, and the single writer that owns every write.
 
 mod batch;
+pub mod commits;
 mod migrations;
+pub mod raw_log;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -272,4 +272,4 @@ fn query_strings<P: duckdb::Params>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

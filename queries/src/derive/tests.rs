@@ -13,7 +13,7 @@ use shiplog_model::Settings;
 use super::Deriver;
 
 /// Stores `batches` (each one transaction, in order) and derives after each.
-fn store(batches: &[&[&str]]) -> Connection {
+pub(crate) fn store(batches: &[&[&str]]) -> Connection {
     let store = Store::open_in_memory().unwrap();
     let mut conn = store.into_connection();
     let deriver = Deriver::new(Settings::default());
@@ -40,7 +40,7 @@ fn store(batches: &[&[&str]]) -> Connection {
     conn
 }
 
-fn deploy(id: &str, service: &str, sha: &str, finished_at: &str) -> String {
+pub(crate) fn deploy(id: &str, service: &str, sha: &str, finished_at: &str) -> String {
     format!(
         r#"{{"type":"deployment","id":"{id}","service":"{service}","repo":"acme/shop","sha":"{sha}","finished_at":"{finished_at}"}}"#
     )

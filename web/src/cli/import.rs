@@ -5,14 +5,13 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use shiplog_ingest::sources::generic::parse_event_text;
-use shiplog_ingest::store::{Delivery, Submission, WriterOptions};
+use shiplog_ingest::store::{Delivery, Submission};
 use shiplog_ingest::typed_delivery;
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::{Database, open};
+use crate::store::Database;
 
 /// Events sent to the writer per transaction.
 const CHUNK: usize = 5_000;
@@ -39,43 +38,10 @@ impl fmt::Display for ImportSummary {
 
 /// Opens `config.db` and imports `files` (`-` is standard input).
 pub async fn import_files(config: &Config, files: &[String]) -> Result<ImportSummary, CliError> {
-    let path = config.db.clone();
-    let settings = config.settings.clone();
-    let options = WriterOptions {
-        queue_events: config.writer_queue_events.max(CHUNK),
-        ..WriterOptions::default()
-    };
-    let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))?
-        .map_err(|e| {
-            CliError::open(
-                config.db.clone(),
-                "POST /api/v1/events with the file as NDJSON",
-                e,
-            )
-        })?;
+    let db = super::open_db(config, CHUNK, "POST /api/v1/events with the file as NDJSON").await?;
     let result = import_into(&db, files, true).await;
-    let writer = db.writer.clone();
-    tokio::task::spawn_blocking(move || writer.shutdown())
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    super::close_db(&db).await?;
     result
-}
-
-fn progress(total: u64, show: bool) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
-    );
-    bar
 }
 
 /// Imports `files` into an open database (also used by `demo`).
@@ -90,7 +56,7 @@ pub async fn import_into(
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let bar = progress(total, show_progress);
+    let bar = super::progress::bytes(total, show_progress);
     let mut summary = ImportSummary {
         files: files.len(),
         ..ImportSummary::default()

@@ -1,17 +1,25 @@
 //! The `shiplog` command line. `main.rs` parses and calls [`run`]; each command lives
 //! in its own file and returns a [`CliError`] whose exit code the binary uses.
 
+mod backfill;
 mod demo;
+mod git;
 mod import;
+mod notify;
+mod progress;
 mod read;
+mod replay;
 mod serve;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use shiplog_ingest::store::WriterOptions;
+
 use crate::config::{Config, ConfigError};
-use crate::store::OpenError;
+use crate::store::{Database, OpenError, open};
 
 pub use import::{ImportSummary, import_files};
 
@@ -42,6 +50,17 @@ pub enum Command {
     /// Write a report.
     #[command(subcommand)]
     Report(Report),
+    /// Map stored webhook deliveries again with today's adapters and config.
+    Replay(replay::ReplayArgs),
+    /// Read history from a local git clone.
+    #[command(subcommand)]
+    Git(git::GitCommand),
+    /// Load history from a source's API, for the time before its webhooks were set up.
+    #[command(subcommand)]
+    Backfill(backfill::BackfillCommand),
+    /// Tell a Shiplog server about a deployment or an incident, from any CI system.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +173,34 @@ impl CliError {
     }
 }
 
+/// Opens `config.db` for a command that writes, with a writer queue of at least
+/// `queue_events`. A server holding the file is exit 2, naming `http` instead.
+pub(crate) async fn open_db(
+    config: &Config,
+    queue_events: usize,
+    http: &'static str,
+) -> Result<Arc<Database>, CliError> {
+    let path = config.db.clone();
+    let settings = config.settings.clone();
+    let options = WriterOptions {
+        queue_events: config.writer_queue_events.max(queue_events),
+        ..WriterOptions::default()
+    };
+    let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?
+        .map_err(|e| CliError::open(config.db.clone(), http, e))?;
+    Ok(Arc::new(db))
+}
+
+/// Stops the writer after its queued batches are committed.
+pub(crate) async fn close_db(db: &Arc<Database>) -> Result<(), CliError> {
+    let writer = db.writer.clone();
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
+}
+
 /// Loads the configuration with the process environment.
 pub fn load_config(file: Option<&std::path::Path>) -> Result<Config, CliError> {
     Ok(Config::load(file, |name| std::env::var(name).ok())?)
@@ -189,5 +236,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Metrics(args) => read::metrics(config, args),
         Command::Report(Report::Weekly(args)) => read::weekly(config, args),
+        Command::Replay(args) => replay::run(config, args).await,
+        Command::Git(command) => git::run(config, command).await,
+        Command::Backfill(command) => backfill::run(config, command).await,
+        Command::Notify(command) => notify::run(command).await,
     }
 }
