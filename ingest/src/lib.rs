@@ -4,8 +4,12 @@
 //!
 //! - [`sources`]: pure parsers, one file per source, from bytes (and headers) to
 //!   typed events. No I/O.
+//! - [`backfill`]: loading history from GitHub's REST API (deployments, merged pull
+//!   requests), page by page into the raw log, resumable.
 //! - [`remap`]: mapping a raw-log delivery again with today's adapters and config
 //!   (`shiplog replay`).
+//! - [`git`]: the commit graph of a local clone (`shiplog git import`), read
+//!   incrementally: only commits the store does not know yet.
 //! - [`store`]: the DuckDB file, its migrations, the raw log and the typed tables, and
 //!   the [`store::Writer`] that owns every write.
 //!
@@ -13,6 +17,8 @@
 //! the writer; the queries crate plugs its derivation into the writer through
 //! [`store::Refresh`].
 
+pub mod backfill;
+pub mod git;
 pub mod remap;
 pub mod sources;
 pub mod store;

@@ -5,21 +5,27 @@
 
 use std::collections::BTreeMap;
 
+use crate::backfill::github::{SOURCE as BACKFILL_SOURCE, map_body};
 use crate::sources::generic::parse_event_text;
 use crate::sources::{Incoming, Routing, Source, map};
 use crate::store::Delivery;
 use crate::store::raw_log::RawDelivery;
 
-/// The sources whose raw log rows are typed events (SPEC §2), not sender payloads:
-/// posted to the API, imported from NDJSON, read from a git clone, or loaded by a
-/// backfill.
-pub const TYPED_SOURCES: [&str; 4] = ["api", "import", "git", "github-backfill"];
+/// The sources Shiplog writes raw-log rows for itself, with no webhook adapter:
+/// typed events (SPEC §2) posted to the API, imported from NDJSON or read from a git
+/// clone, and GitHub API pages loaded by a backfill (bundles, which
+/// [`crate::backfill::github`] maps, not typed events).
+pub const TYPED_SOURCES: [&str; 4] = ["api", "import", "git", BACKFILL_SOURCE];
 
 /// Maps `raw` with the current adapters and `routing`, as a delivery to merge again.
 /// The error says why this one delivery cannot be mapped now; a replay reports it
 /// and goes on.
 pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
-    let events = if TYPED_SOURCES.contains(&raw.source.as_str()) {
+    let events = if raw.source == BACKFILL_SOURCE {
+        map_body(&raw.body, routing)
+            .map_err(|e| e.to_string())?
+            .events
+    } else if TYPED_SOURCES.contains(&raw.source.as_str()) {
         vec![parse_event_text(1, &raw.body).map_err(|e| e.error)?.event]
     } else {
         let source = Source::parse(&raw.source)
@@ -33,7 +39,9 @@ pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
             headers: &headers,
             body: raw.body.as_bytes(),
         };
-        map(source, &incoming, routing).map_err(|e| e.to_string())?.events
+        map(source, &incoming, routing)
+            .map_err(|e| e.to_string())?
+            .events
     };
     Ok(Delivery {
         source: raw.source.clone(),

@@ -25,8 +25,8 @@ pub mod weekly;
 
 mod temp;
 
-pub use derive::Deriver;
 pub use build_health::{BuildFigures, BuildScope, build_figures};
+pub use derive::Deriver;
 pub use metrics::{BuildHealth, Metrics, metrics};
 pub use scope::Filter;
 pub use weekly::{WeeklyRow, weekly_report};

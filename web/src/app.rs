@@ -180,6 +180,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(GITHUB_BODY_LIMIT.max(limit))),
         )
         .route("/api/v1/admin/replay", post(routes::admin::post_replay))
+        .route(
+            "/api/v1/admin/git-import",
+            post(routes::admin::post_git_import),
+        )
         .route("/api/v1/metrics", get(routes::metrics::get_metrics))
         .route("/reports/weekly.csv", get(routes::reports::weekly))
         .route("/healthz", get(routes::health::healthz))

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: defaults, the TOML file and `SHIPLOG_*` variables.
 //! - [`store`]: opening the database with the derivation plugged into the writer.
+//! - [`history`]: pulling a git clone's commit graph (CLI and admin route).
 //! - [`replay`]: mapping stored deliveries again (CLI and admin route share it).
 //! - [`app`]: state, router, and the server's lifecycle (`Application`).
 //! - `routes/`: one file per resource (events, metrics, reports, dashboard, health).
@@ -15,6 +16,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod history;
 pub mod replay;
 pub mod store;
 

@@ -80,7 +80,10 @@ pub async fn replay(
     let mut after = 0i64;
     loop {
         let page_filter = filter.clone();
-        let page = read(db, move |conn| raw_log::page(conn, &page_filter, after, PAGE)).await?;
+        let page = read(db, move |conn| {
+            raw_log::page(conn, &page_filter, after, PAGE)
+        })
+        .await?;
         let Some(last) = page.last() else {
             break;
         };

@@ -71,7 +71,11 @@ impl<'a> Node<'a> {
         } else {
             self.child_path(key)
         };
-        let path = if path.is_empty() { "the body".to_owned() } else { path };
+        let path = if path.is_empty() {
+            "the body".to_owned()
+        } else {
+            path
+        };
         MapError::new(format!("{}: {path} {problem}", self.what))
     }
 
@@ -212,7 +216,8 @@ impl<'a> Node<'a> {
 
 /// Wraps a name refused by the model into a message naming where it came from.
 pub fn service_name(raw: &str, from: &str) -> Result<ServiceName, MapError> {
-    ServiceName::parse(raw).map_err(|e| MapError::new(format!("service name {raw:?} from {from} {e}")))
+    ServiceName::parse(raw)
+        .map_err(|e| MapError::new(format!("service name {raw:?} from {from} {e}")))
 }
 
 pub fn event_id(raw: &str, from: &str) -> Result<EventId, MapError> {
@@ -242,7 +247,10 @@ mod tests {
             first.time("t").unwrap_err().0,
             "push: a.list[0].t is not a timestamp: \"x\""
         );
-        assert_eq!(root.str("missing").unwrap_err().0, "push: missing is missing");
+        assert_eq!(
+            root.str("missing").unwrap_err().0,
+            "push: missing is missing"
+        );
         assert_eq!(
             root.object("a").unwrap().str("n").unwrap_err().0,
             "push: a.n must be a string"

@@ -68,7 +68,11 @@ impl Routing {
         let claimants: Vec<(&String, &ServiceSettings)> = self
             .services
             .iter()
-            .filter(|(_, s)| s.repo.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(repo)))
+            .filter(|(_, s)| {
+                s.repo
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(repo))
+            })
             .collect();
         if let Some(deploy_name) = deploy_name.filter(|d| !d.trim().is_empty()) {
             if let Some((name, _)) = claimants
@@ -102,6 +106,15 @@ impl Routing {
                 deploy_name.map_or(String::new(), |d| format!(" (it says {d:?})")),
             )),
         }
+    }
+
+    /// The service a sender names without a repository (a CDEvents service id): the
+    /// configured service whose name or `deploy_names` is `name`, else `name` itself.
+    pub fn service_named(&self, name: &str) -> String {
+        self.services
+            .iter()
+            .find(|(service, s)| Self::claims(service, s, name))
+            .map_or_else(|| name.to_owned(), |(service, _)| service.clone())
     }
 
     /// The service an ArgoCD application belongs to: the one listing it under
@@ -178,20 +191,32 @@ mod tests {
         let mut r = Routing::default();
         assert_eq!(r.repo_service("acme/shop", None).unwrap(), "shop");
         assert_eq!(r.repo_service("acme/shop", Some("web")).unwrap(), "web");
-        r.services.insert("checkout".into(), service("acme/shop", &["checkout-api"]));
+        r.services
+            .insert("checkout".into(), service("acme/shop", &["checkout-api"]));
         assert_eq!(r.repo_service("acme/shop", None).unwrap(), "checkout");
-        assert_eq!(r.repo_service("ACME/Shop", Some("other")).unwrap(), "checkout");
-        r.services.insert("search".into(), service("acme/shop", &[]));
+        assert_eq!(
+            r.repo_service("ACME/Shop", Some("other")).unwrap(),
+            "checkout"
+        );
+        r.services
+            .insert("search".into(), service("acme/shop", &[]));
         let refused = r.repo_service("acme/shop", None).unwrap_err();
         assert!(refused.contains("checkout, search"), "{refused}");
-        assert_eq!(r.repo_service("acme/shop", Some("checkout-api")).unwrap(), "checkout");
-        assert_eq!(r.repo_service("acme/shop", Some("Search")).unwrap(), "search");
+        assert_eq!(
+            r.repo_service("acme/shop", Some("checkout-api")).unwrap(),
+            "checkout"
+        );
+        assert_eq!(
+            r.repo_service("acme/shop", Some("Search")).unwrap(),
+            "search"
+        );
     }
 
     #[test]
     fn aliases_and_apps() {
         let mut r = Routing::default();
-        r.environment_aliases.insert("prd".into(), "production".into());
+        r.environment_aliases
+            .insert("prd".into(), "production".into());
         assert_eq!(r.environment("PRD"), "production");
         assert_eq!(r.environment("staging"), "staging");
         r.services.insert(
@@ -204,8 +229,15 @@ mod tests {
         );
         assert_eq!(r.argocd_service("checkout-prod"), "checkout");
         assert_eq!(r.argocd_service("billing"), "billing");
-        assert_eq!(r.pagerduty_service(Some("PXYZ123"), Some("Shop")).as_deref(), Some("checkout"));
-        assert_eq!(r.pagerduty_service(Some("P1"), Some("Shop")).as_deref(), Some("Shop"));
+        assert_eq!(
+            r.pagerduty_service(Some("PXYZ123"), Some("Shop"))
+                .as_deref(),
+            Some("checkout")
+        );
+        assert_eq!(
+            r.pagerduty_service(Some("P1"), Some("Shop")).as_deref(),
+            Some("Shop")
+        );
         assert_eq!(r.pagerduty_service(Some("P1"), None), None);
     }
 }

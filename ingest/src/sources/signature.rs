@@ -32,12 +32,19 @@ pub const GITLAB_HEADER: &str = "x-gitlab-token";
 pub const PAGERDUTY_HEADER: &str = "x-pagerduty-signature";
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
-pub fn verify_github(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+pub fn verify_github(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing("X-Hub-Signature-256"))?;
-    let hex_sig = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Malformed(
-        "X-Hub-Signature-256",
-        "it must start with sha256=",
-    ))?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed(
+            "X-Hub-Signature-256",
+            "it must start with sha256=",
+        ))?;
     let tag = hex::decode(hex_sig)
         .map_err(|_| SignatureError::Malformed("X-Hub-Signature-256", "not hexadecimal"))?;
     hmac(secret, body)
@@ -150,7 +157,10 @@ mod tests {
         let old = sign_hex(b"rotated-out", body);
         let header = format!("v1={old},v1={good}");
         assert_eq!(verify_pagerduty(b"current", body, Some(&header)), Ok(()));
-        assert_eq!(verify_pagerduty(b"rotated-out", body, Some(&header)), Ok(()));
+        assert_eq!(
+            verify_pagerduty(b"rotated-out", body, Some(&header)),
+            Ok(())
+        );
         assert_eq!(
             verify_pagerduty(b"other", body, Some(&header)),
             Err(SignatureError::Mismatch("X-PagerDuty-Signature signature"))
@@ -172,7 +182,10 @@ mod tests {
 
     #[test]
     fn tokens() {
-        assert_eq!(verify_token(b"s3cret", Some("s3cret"), "X-Gitlab-Token"), Ok(()));
+        assert_eq!(
+            verify_token(b"s3cret", Some("s3cret"), "X-Gitlab-Token"),
+            Ok(())
+        );
         assert_eq!(
             verify_token(b"s3cret", Some("s3cre"), "X-Gitlab-Token"),
             Err(SignatureError::Mismatch("token"))

@@ -123,7 +123,11 @@ impl MapError {
 }
 
 /// Maps one delivery of `source` with the adapter for it.
-pub fn map(source: Source, incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
+pub fn map(
+    source: Source,
+    incoming: &Incoming<'_>,
+    routing: &Routing,
+) -> Result<Mapping, MapError> {
     match source {
         Source::Github => github::map(incoming, routing),
         Source::Gitlab => gitlab::map(incoming, routing),

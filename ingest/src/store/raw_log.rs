@@ -27,10 +27,9 @@ pub struct RawFilter {
 /// How many deliveries `filter` selects.
 pub fn count(conn: &Connection, filter: &RawFilter) -> duckdb::Result<u64> {
     conn.prepare_cached(include_str!("sql/raw_count.sql"))?
-        .query_row(
-            params![filter.source, filter.since.map(to_micros)],
-            |row| row.get::<_, i64>(0),
-        )
+        .query_row(params![filter.source, filter.since.map(to_micros)], |row| {
+            row.get::<_, i64>(0)
+        })
         .map(|n| n as u64)
 }
 

@@ -89,7 +89,7 @@ fn with(extra: &[String]) -> Vec<String> {
     graph().into_iter().chain(extra.iter().cloned()).collect()
 }
 
-fn run(lines: &[String]) -> Connection {
+pub(crate) fn run(lines: &[String]) -> Connection {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     store(&[&refs])
 }

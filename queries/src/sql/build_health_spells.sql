@@ -39,9 +39,17 @@ spells AS (
            s.next_green_at AS ended,
            s.finished_at >= p.start AND s.finished_at < p.stop AS starts_in_period,
            greatest(0, epoch_us(least(COALESCE(s.next_green_at, p.stop), p.stop))
-                       - epoch_us(greatest(s.finished_at, p.start))) / 3600e6 AS red_hours
+                       - epoch_us(greatest(s.finished_at, p.start))) AS red_us
     FROM sequenced s, period p
     WHERE NOT s.green AND COALESCE(s.previous_green, true)
+),
+spell_figures AS (
+    SELECT count(*) FILTER (WHERE starts_in_period) AS red_spells,
+           quantile_cont((epoch_us(ended) - epoch_us(started)) / 3600e6, 0.5)
+               FILTER (WHERE starts_in_period AND ended IS NOT NULL) AS time_to_green_median_hours,
+           -- Summed in whole microseconds, so the total does not depend on row order.
+           COALESCE(sum(red_us), 0) / 3600e6 AS red_hours
+    FROM spells
 ),
 pairs AS (
     SELECT count(*) AS pairs
@@ -49,9 +57,5 @@ pairs AS (
           FROM main_builds m, period p
           WHERE m.finished_at < p.stop)
 )
-SELECT count(*) FILTER (WHERE starts_in_period) AS red_spells,
-       quantile_cont((epoch_us(ended) - epoch_us(started)) / 3600e6, 0.5)
-           FILTER (WHERE starts_in_period AND ended IS NOT NULL) AS time_to_green_median_hours,
-       COALESCE(sum(red_hours), 0) AS red_hours,
-       (SELECT pairs FROM pairs) AS pairs
-FROM spells;
+SELECT f.red_spells, f.time_to_green_median_hours, f.red_hours, p.pairs
+FROM spell_figures f, pairs p;

@@ -3,22 +3,14 @@
 //! parents are not read again.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use shiplog_ingest::git::{read_new_commits, repo_name_from_remote};
-use shiplog_ingest::sources::typed_json::to_parsed;
-use shiplog_ingest::store::commits::known_commits;
-use shiplog_ingest::store::{Delivery, Submission};
-use shiplog_ingest::typed_delivery;
-use shiplog_model::{Event, RepoName};
+use shiplog_ingest::git::repo_name_from_remote;
+use shiplog_model::RepoName;
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::Database;
-
-/// Commits per transaction.
-const CHUNK: usize = 5_000;
+use crate::history::{GIT_CHUNK, git_import};
 
 #[derive(Debug, Subcommand)]
 pub enum GitCommand {
@@ -44,8 +36,9 @@ pub async fn run(mut config: Config, command: GitCommand) -> Result<(), CliError
         config.db = db;
     }
     let repo = match args.repo {
-        Some(raw) => RepoName::parse(&raw)
-            .map_err(|e| CliError::Usage(format!("--repo {raw:?} {e}")))?,
+        Some(raw) => {
+            RepoName::parse(&raw).map_err(|e| CliError::Usage(format!("--repo {raw:?} {e}")))?
+        }
         None => repo_name_from_remote(&args.path)
             .map_err(|e| CliError::Failed(e.to_string()))?
             .ok_or_else(|| {
@@ -57,70 +50,23 @@ pub async fn run(mut config: Config, command: GitCommand) -> Result<(), CliError
     };
     let db = super::open_db(
         &config,
-        CHUNK,
-        "POST the commits as `change` events to /api/v1/events",
+        GIT_CHUNK,
+        "POST /api/v1/admin/git-import?path=CLONE&repo=org/name with SHIPLOG_ADMIN_TOKEN",
     )
     .await?;
-    let result = import(&db, &args.path, &repo).await;
+    let bar = super::progress::items(None, "commits");
+    bar.set_message(format!("reading {}", args.path.display()));
+    let progress = bar.clone();
+    let result = git_import(&db, &args.path, &repo, move |n| {
+        progress.set_position(n as u64)
+    })
+    .await;
+    bar.finish_and_clear();
     super::close_db(&db).await?;
-    let (new, stored) = result?;
+    let (new, stored) = result.map_err(CliError::Failed)?;
     eprintln!(
         "{repo}: {new} new commit(s) read from {}, {stored} stored",
         args.path.display()
     );
     Ok(())
-}
-
-/// Reads the new commits of the clone at `path` and stores them; returns how many
-/// were read and how many were new to the raw log.
-pub async fn import(
-    db: &Arc<Database>,
-    path: &std::path::Path,
-    repo: &RepoName,
-) -> Result<(usize, usize), CliError> {
-    let reader = db.clone();
-    let repo_name = repo.as_str().to_owned();
-    let known = tokio::task::spawn_blocking(move || {
-        reader.readers.with(|conn| known_commits(conn, &repo_name))
-    })
-    .await
-    .map_err(|e| CliError::Failed(e.to_string()))?
-    .map_err(|e| CliError::Failed(e.to_string()))?
-    .map_err(|e| CliError::Failed(e.to_string()))?;
-
-    let bar = super::progress::items(None, "commits");
-    bar.set_message(format!("reading {}", path.display()));
-    let walk_bar = bar.clone();
-    let (path, walk_repo) = (path.to_owned(), repo.clone());
-    let changes = tokio::task::spawn_blocking(move || {
-        read_new_commits(
-            &path,
-            &walk_repo,
-            &|sha| known.contains(sha),
-            &mut |n| walk_bar.set_position(n as u64),
-        )
-    })
-    .await
-    .map_err(|e| CliError::Failed(e.to_string()))?
-    .map_err(|e| CliError::Failed(e.to_string()))?;
-    bar.finish_and_clear();
-
-    let read = changes.len();
-    let received_at = chrono::Utc::now();
-    let mut stored = 0;
-    let mut deliveries: Vec<Delivery> = changes
-        .into_iter()
-        .map(|c| typed_delivery("git", to_parsed(Event::Change(c)), received_at))
-        .collect();
-    while !deliveries.is_empty() {
-        let rest = deliveries.split_off(deliveries.len().min(CHUNK));
-        let outcome = db
-            .writer
-            .submit(Submission { deliveries })
-            .await
-            .map_err(|e| CliError::Failed(format!("git import stopped, earlier commits are stored: {e}")))?;
-        stored += outcome.accepted;
-        deliveries = rest;
-    }
-    Ok((read, stored))
 }

@@ -109,7 +109,10 @@ pub fn ci_run_id(env: impl Fn(&str) -> Option<String>) -> Option<String> {
         return Some(format!("gha:{repo}:{run}:{attempt}"));
     }
     if let Some(job) = get("CI_JOB_ID") {
-        return Some(format!("gitlab:{}:{job}", get("CI_PROJECT_PATH").unwrap_or_default()));
+        return Some(format!(
+            "gitlab:{}:{job}",
+            get("CI_PROJECT_PATH").unwrap_or_default()
+        ));
     }
     if let Some(tag) = get("BUILD_TAG") {
         return Some(format!("jenkins:{tag}"));
@@ -162,7 +165,11 @@ pub fn incident_event(args: &IncidentArgs) -> Value {
         "opened_at": instant(args.opened_at.clone()),
     });
     let map = event.as_object_mut().expect("an object");
-    insert(map, "resolved_at", args.resolved_at.clone().map(|t| instant(Some(t))));
+    insert(
+        map,
+        "resolved_at",
+        args.resolved_at.clone().map(|t| instant(Some(t))),
+    );
     insert(map, "severity", args.severity.clone());
     insert(map, "title", args.title.clone());
     insert(map, "deployment_id", args.deployment_id.clone());
@@ -218,9 +225,7 @@ async fn post(server: &ServerArgs, event: &Value) -> Result<String, CliError> {
                 tokio::time::sleep(Duration::from_secs(retry_after.min(30))).await;
             }
             _ => {
-                return Err(CliError::Failed(format!(
-                    "{url} answered {status}: {body}"
-                )));
+                return Err(CliError::Failed(format!("{url} answered {status}: {body}")));
             }
         }
     }

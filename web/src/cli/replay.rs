@@ -25,14 +25,23 @@ pub async fn run(mut config: Config, args: ReplayArgs) -> Result<(), CliError> {
         config.db = db;
     }
     let filter = filter(args.source.as_deref(), args.since.as_deref()).map_err(CliError::Usage)?;
-    let db = super::open_db(&config, 0, "POST /api/v1/admin/replay?source=…&since=… with SHIPLOG_ADMIN_TOKEN").await?;
-    let total = count(&db, &filter).await.map_err(|e| CliError::Failed(e.to_string()));
+    let db = super::open_db(
+        &config,
+        0,
+        "POST /api/v1/admin/replay?source=…&since=… with SHIPLOG_ADMIN_TOKEN",
+    )
+    .await?;
+    let total = count(&db, &filter)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()));
     let bar = super::progress::items(total.as_ref().ok().copied(), "deliveries");
     bar.set_message("replaying");
     let result = match total {
-        Ok(_) => replay(&db, &config.routing, &filter, &|done| bar.set_position(done))
-            .await
-            .map_err(|e| CliError::Failed(e.to_string())),
+        Ok(_) => replay(&db, &config.routing, &filter, &|done| {
+            bar.set_position(done)
+        })
+        .await
+        .map_err(|e| CliError::Failed(e.to_string())),
         Err(e) => Err(e),
     };
     bar.finish_and_clear();

@@ -1,6 +1,9 @@
 //! `GET /`: the first dashboard page. The six DORA figures with their levels for the
-//! period (the last 90 days by default), and the same per service, rendered on the
-//! server so that the numbers show with no script at all.
+//! period (the last 90 days by default), the build health of SPEC §4.1 beside them,
+//! and the same per service, rendered on the server so that the numbers show with no
+//! script at all.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -9,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use shiplog_model::{BandTable, Period};
 use shiplog_queries::figures::figures;
 use shiplog_queries::metrics::from_figures;
-use shiplog_queries::{Filter, Metrics, scope};
+use shiplog_queries::{BuildScope, Filter, Metrics, build_figures, scope};
 
 use super::ReadQuery;
 use super::metrics::require_read;
@@ -45,6 +48,7 @@ struct DashboardPage {
     token: String,
     bands: &'static str,
     overall: Vec<Tile>,
+    build_health: Vec<Tile>,
     services: Vec<ServiceRow>,
 }
 
@@ -63,6 +67,10 @@ fn hours(value: Option<f64>) -> String {
 
 fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |r| format!("{:.1} %", r * 100.0))
+}
+
+fn minutes(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_owned(), |m| format!("{m:.1} min"))
 }
 
 /// The six figures of a metrics JSON as tiles.
@@ -126,6 +134,61 @@ pub fn tiles(m: &Metrics) -> Vec<Tile> {
     ]
 }
 
+/// The build-health figures of a metrics JSON as tiles (no levels: DORA has no bands
+/// for builds).
+pub fn build_tiles(m: &Metrics) -> Vec<Tile> {
+    let b = &m.build_health;
+    vec![
+        Tile {
+            title: "Build success rate",
+            value: percent(b.success_rate),
+            level: None,
+            basis: format!("{} of {} builds failed", b.failed, b.builds),
+        },
+        Tile {
+            title: "Build duration",
+            value: minutes(b.duration_median_minutes),
+            level: None,
+            basis: format!(
+                "median of builds with a start time; p90 {}",
+                minutes(b.duration_p90_minutes)
+            ),
+        },
+        Tile {
+            title: "Time to green",
+            value: hours(b.time_to_green_median_hours),
+            level: None,
+            basis: format!(
+                "{} red spells on main branches; median of the ended ones",
+                b.red_spells
+            ),
+        },
+        Tile {
+            title: "Main branch red",
+            value: percent(b.red_hours_share),
+            level: None,
+            basis: "share of the period a main branch was red".to_owned(),
+        },
+    ]
+}
+
+/// The services table's one build column: the success rate, with how red the main
+/// branches were in its note.
+fn build_cell(m: &Metrics) -> Tile {
+    let b = &m.build_health;
+    Tile {
+        title: "Builds",
+        value: percent(b.success_rate),
+        level: None,
+        basis: format!(
+            "{} of {} failed; main red {}",
+            b.failed,
+            b.builds,
+            percent(b.red_hours_share)
+        ),
+    }
+}
+
 /// Percent-encodes a query-string value (RFC 3986 unreserved characters pass).
 fn query_escape(value: &str) -> String {
     value
@@ -151,21 +214,49 @@ pub async fn page(
     let settings = state.config.settings.clone();
     let bands = BandTable::of(settings.bands);
     let read_filter = filter.clone();
-    let (rows, teams) = state
+    let (rows, teams, builds) = state
         .read(move |conn| {
             let teams = scope::services(conn, &settings)?;
             let selected = scope::select(conn, &settings, &read_filter)?;
-            Ok((
-                figures(conn, &selected, period.from(), period.to(), period.days())?,
-                teams,
-            ))
+            let rows = figures(conn, &selected, period.from(), period.to(), period.days())?;
+            // One query per service rather than one grouped query: a monorepo's
+            // services share a repository, so builds do not split by service.
+            let mut builds = BTreeMap::new();
+            builds.insert(
+                None,
+                build_figures(
+                    conn,
+                    &settings,
+                    period,
+                    BuildScope::of(&read_filter, &selected),
+                )?,
+            );
+            for service in &selected {
+                let one = BuildScope::Services(std::slice::from_ref(service));
+                builds.insert(
+                    Some(service.clone()),
+                    build_figures(conn, &settings, period, one)?,
+                );
+            }
+            Ok((rows, teams, builds))
         })
         .await?;
     let mut overall = Vec::new();
+    let mut build_health = Vec::new();
     let mut services = Vec::new();
     for row in &rows {
+        let Some(row_builds) = builds.get(&row.service) else {
+            return Err(ApiError::Internal(format!(
+                "no build figures for {:?}",
+                row.service
+            )));
+        };
         match &row.service {
-            None => overall = tiles(&from_figures(row, period, &filter, &bands)),
+            None => {
+                let metrics = from_figures(row, row_builds, period, &filter, &bands);
+                overall = tiles(&metrics);
+                build_health = build_tiles(&metrics);
+            }
             Some(service) => {
                 let one = Filter {
                     service: Some(service.clone()),
@@ -184,7 +275,12 @@ pub async fn page(
                     ),
                     service: service.clone(),
                     team: team.unwrap_or_default(),
-                    tiles: tiles(&from_figures(row, period, &one, &bands)),
+                    tiles: {
+                        let metrics = from_figures(row, row_builds, period, &one, &bands);
+                        let mut tiles = tiles(&metrics);
+                        tiles.push(build_cell(&metrics));
+                        tiles
+                    },
                 });
             }
         }
@@ -197,6 +293,7 @@ pub async fn page(
         token: query.token.unwrap_or_default(),
         bands: state.config.settings.bands.as_str(),
         overall,
+        build_health,
         services,
     };
     let html = page

@@ -81,7 +81,10 @@ fn verify(
         )
         .map_err(unauthorized),
         Source::Pagerduty => signature::verify_pagerduty(
-            secret_of(sources.pagerduty_secret.as_ref(), "SHIPLOG_PAGERDUTY_SECRET")?,
+            secret_of(
+                sources.pagerduty_secret.as_ref(),
+                "SHIPLOG_PAGERDUTY_SECRET",
+            )?,
             body,
             header(headers, PAGERDUTY_HEADER),
         )
