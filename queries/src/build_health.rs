@@ -7,12 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveTime};
-use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
 use shiplog_model::{Period, Settings};
 
 use crate::QueryError;
+use crate::figures::midnight;
 use crate::scope::Filter;
 use crate::temp::set_names;
 
@@ -63,13 +62,6 @@ impl BuildFigures {
     pub fn red_hours_share(&self) -> Option<f64> {
         (self.pairs > 0).then(|| self.red_hours / (self.period_hours * self.pairs as f64))
     }
-}
-
-fn midnight(date: NaiveDate) -> Value {
-    Value::Timestamp(
-        TimeUnit::Microsecond,
-        date.and_time(NaiveTime::MIN).and_utc().timestamp_micros(),
-    )
 }
 
 /// The repositories of `services`: each one's repo in the config map, and the

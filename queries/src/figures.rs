@@ -38,7 +38,8 @@ impl Figures {
     }
 }
 
-fn midnight(date: NaiveDate) -> Value {
+/// The first instant of `date` (UTC), as a query parameter.
+pub(crate) fn midnight(date: NaiveDate) -> Value {
     Value::Timestamp(
         TimeUnit::Microsecond,
         date.and_time(NaiveTime::MIN).and_utc().timestamp_micros(),

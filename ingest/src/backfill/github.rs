@@ -14,6 +14,8 @@ use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 use shiplog_model::{Change, Deployment, Event, PullRequest, RepoName, Timestamp};
 
+use crate::sources::commits::merge_commit;
+use crate::sources::github::payload_service;
 use crate::sources::payload::{Node, event_id, parse_time, service_name};
 use crate::sources::{MapError, Routing};
 
@@ -288,22 +290,6 @@ fn deployment(
     })]))
 }
 
-/// `payload.service` when it is a string. The payload is whatever the deployment's
-/// creator sent: an object, a JSON text in a string (older API clients), or `{}`.
-/// The same reading as the webhook adapter's (which keeps its copy private).
-fn payload_service(deployment: &Value) -> Option<String> {
-    let service = match deployment.get("payload")? {
-        Value::Object(payload) => payload.get("service")?.as_str()?.to_owned(),
-        Value::String(text) => serde_json::from_str::<Value>(text)
-            .ok()?
-            .get("service")?
-            .as_str()?
-            .to_owned(),
-        _ => return None,
-    };
-    Some(service).filter(|s| !s.trim().is_empty())
-}
-
 /// A merged pull request: one change per commit of it, with parents and times, and
 /// its merge (or squash) commit with `pr`. `first_commit_at` is the earliest author
 /// date among its commits, which is what makes the lead time of a squash merge start
@@ -341,23 +327,18 @@ fn pull_request(
     }
     // Last, so that when the merge commit is also listed (a fast-forward merge) the
     // fold keeps the listed commit's parents and times and adds `pr`.
-    events.push(Event::Change(Change {
-        repo: repo.clone(),
-        sha: merge_sha,
-        parents: None,
-        // As in the webhook adapter: GitHub writes the merge (or squash) commit when it
-        // merges, so `merged_at` is its time to within a second.
-        committed_at: merged_at,
-        authored_at: None,
-        author: None,
-        message: None,
-        pr: Some(PullRequest {
-            number: Some(number),
-            first_commit_at,
-            opened_at: item.opt_time("created_at")?,
-            merged_at: Some(merged_at),
-        }),
-    }));
+    let pr = PullRequest {
+        number: Some(number),
+        first_commit_at,
+        opened_at: item.opt_time("created_at")?,
+        merged_at: None,
+    };
+    events.push(Event::Change(merge_commit(
+        repo.clone(),
+        merge_sha,
+        merged_at,
+        pr,
+    )));
     Ok(Ok(events))
 }
 

@@ -4,8 +4,9 @@
 //! and skipped with the reason.
 
 use serde_json::Value;
-use shiplog_model::{Build, Change, CommitSha, Deployment, Event, Incident, PullRequest, RepoName};
+use shiplog_model::{Build, CommitSha, Deployment, Event, Incident, PullRequest, RepoName};
 
+use super::commits::{merge_commit, pushed_commit};
 use super::payload::{Node, event_id, parse_json, service_name};
 use super::{Incoming, MapError, Mapping, Routing};
 
@@ -106,7 +107,7 @@ fn push(root: &Node<'_>) -> Result<Outcome, MapError> {
     let changes = root
         .array("commits")?
         .iter()
-        .map(|node| commit(&repo, node))
+        .map(|node| pushed_commit(&repo, node))
         .collect::<Result<Vec<_>, _>>()?;
     if changes.is_empty() {
         let deleted = root
@@ -124,25 +125,6 @@ fn push(root: &Node<'_>) -> Result<Outcome, MapError> {
     Ok(Outcome {
         events: changes.into_iter().map(Event::Change).collect(),
         skipped: None,
-    })
-}
-
-fn commit(repo: &RepoName, node: &Node<'_>) -> Result<Change, MapError> {
-    let author = match node.opt_object("author")? {
-        Some(author) => author.opt_str("name")?,
-        None => None,
-    };
-    Ok(Change {
-        repo: repo.clone(),
-        sha: node.sha("id")?,
-        // Not inferred from the order of the list: with a merge in the push,
-        // consecutive entries are not parent and child.
-        parents: None,
-        committed_at: node.time("timestamp")?,
-        authored_at: None,
-        author: author.map(str::to_owned),
-        message: node.opt_str("message")?.map(str::to_owned),
-        pr: None,
     })
 }
 
@@ -181,25 +163,17 @@ fn merge_request(root: &Node<'_>) -> Result<Outcome, MapError> {
             )));
         }
     };
-    Ok(Outcome::event(Event::Change(Change {
-        repo,
-        sha,
-        parents: None,
-        // The hook does not carry the merge commit's own time; GitLab writes the
-        // merge commit when it merges.
-        committed_at: merged_at,
-        authored_at: None,
-        author: None,
-        message: None,
-        pr: Some(PullRequest {
-            number: iid,
-            // The hook does not list the merge request's commits; the backfill
-            // fills this in.
-            first_commit_at: None,
-            opened_at: attrs.opt_time("created_at")?,
-            merged_at: Some(merged_at),
-        }),
-    })))
+    let pr = PullRequest {
+        number: iid,
+        // The hook does not list the merge request's commits, so the start of a
+        // squash merge's lead time is not known from it.
+        first_commit_at: None,
+        opened_at: attrs.opt_time("created_at")?,
+        merged_at: None,
+    };
+    Ok(Outcome::event(Event::Change(merge_commit(
+        repo, sha, merged_at, pr,
+    ))))
 }
 
 /// A pipeline that succeeded or failed: a build.

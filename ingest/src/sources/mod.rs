@@ -13,10 +13,13 @@
 //!   event type says;
 //! - [`payload`]: field access that names the JSON path of whatever is missing.
 //!
-//! [`signature`] checks each sender's proof of origin before any of this runs.
+//! [`signature`] checks each sender's proof of origin before any of this runs;
+//! `commits` holds the commit shapes GitHub and GitLab share (a pushed commit, a
+//! pull request's merge commit), used by their adapters and the GitHub backfill.
 
 pub mod argocd;
 pub mod cdevents;
+pub(crate) mod commits;
 pub mod generic;
 pub mod github;
 pub mod gitlab;

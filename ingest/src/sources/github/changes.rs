@@ -1,10 +1,11 @@
 //! `push` and `pull_request` deliveries → changes: the commits a push brings, and the
 //! merge commit of a merged pull request with its `pr`.
 
-use shiplog_model::{Change, Event, PullRequest, RepoName};
+use shiplog_model::{Event, PullRequest};
 
 use super::delivery::Outcome;
 use crate::sources::MapError;
+use crate::sources::commits::{merge_commit, pushed_commit};
 use crate::sources::payload::Node;
 
 /// A push: one change per listed commit, plus `head_commit` when the list lacks it.
@@ -26,11 +27,11 @@ pub(super) fn push(root: &Node<'_>) -> Result<Outcome, MapError> {
     let mut changes = root
         .array("commits")?
         .iter()
-        .map(|node| commit(&repo, node))
+        .map(|node| pushed_commit(&repo, node))
         .collect::<Result<Vec<_>, _>>()?;
     // A branch created from a known commit lists no commits but still has a head.
     if let Some(head) = root.opt_object("head_commit")? {
-        let head = commit(&repo, &head)?;
+        let head = pushed_commit(&repo, &head)?;
         if !changes.iter().any(|c| c.sha == head.sha) {
             changes.push(head);
         }
@@ -48,29 +49,6 @@ pub(super) fn push(root: &Node<'_>) -> Result<Outcome, MapError> {
     Ok(Outcome::events(
         changes.into_iter().map(Event::Change).collect(),
     ))
-}
-
-fn commit(repo: &RepoName, node: &Node<'_>) -> Result<Change, MapError> {
-    let author = match node.opt_object("author")? {
-        Some(author) => author.opt_str("name")?.or(author.opt_str("username")?),
-        None => None,
-    };
-    Ok(Change {
-        repo: repo.clone(),
-        sha: node.sha("id")?,
-        // GitHub lists a push's commits without their parents, so `parents` stays
-        // unset and the git import supplies the graph. Taking the previous entry of
-        // the list as a commit's parent was turned down: the list is a walk of every
-        // branch the push brings, so with a merge in it consecutive entries are not
-        // parent and child, and a wrong edge moves commits into the wrong change set
-        // (worse than a missing edge, where the walk just stops).
-        parents: None,
-        committed_at: node.time("timestamp")?,
-        authored_at: None,
-        author: author.map(str::to_owned),
-        message: node.opt_str("message")?.map(str::to_owned),
-        pr: None,
-    })
 }
 
 /// A pull request closed by merging: its merge (or squash) commit, with `pr`.
@@ -100,27 +78,17 @@ pub(super) fn pull_request(root: &Node<'_>) -> Result<Outcome, MapError> {
         )));
     };
     let merged_at = pr.time("merged_at")?;
-    Ok(Outcome::events(vec![Event::Change(Change {
-        // `repository` is the base repository, where the merge commit lands, also
-        // for a pull request from a fork.
-        repo,
-        sha,
-        parents: None,
-        // The delivery does not carry the merge commit's own time. GitHub writes
-        // the merge (or squash) commit when it merges, so `merged_at` is that time
-        // to within a second; a push or the git import of the same commit may bring
-        // the exact one.
-        committed_at: merged_at,
-        authored_at: None,
-        author: None,
-        message: None,
-        pr: Some(PullRequest {
-            number: Some(number),
-            // The delivery does not list the pull request's commits; the backfill
-            // fills this in.
-            first_commit_at: None,
-            opened_at: pr.opt_time("created_at")?,
-            merged_at: Some(merged_at),
-        }),
-    })]))
+    // `repository` is the base repository, where the merge commit lands, also for a
+    // pull request from a fork.
+    let pr = PullRequest {
+        number: Some(number),
+        // The delivery does not list the pull request's commits; the backfill fills
+        // this in.
+        first_commit_at: None,
+        opened_at: pr.opt_time("created_at")?,
+        merged_at: None,
+    };
+    Ok(Outcome::events(vec![Event::Change(merge_commit(
+        repo, sha, merged_at, pr,
+    ))]))
 }

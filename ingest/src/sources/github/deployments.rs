@@ -68,7 +68,7 @@ pub(super) fn deployment_status(root: &Node<'_>, routing: &Routing) -> Result<Ou
 /// `deployment.payload.service` when it is a string. The payload is whatever the
 /// deployment's creator sent: an object, a JSON text in a string (older API clients),
 /// or `{}`; anything else names no service.
-fn payload_service(deployment: &Value) -> Option<String> {
+pub(crate) fn payload_service(deployment: &Value) -> Option<String> {
     let service = match deployment.get("payload")? {
         Value::Object(payload) => payload.get("service")?.as_str()?.to_owned(),
         Value::String(text) => serde_json::from_str::<Value>(text)

@@ -13,3 +13,4 @@ mod issues;
 mod workflow_run;
 
 pub use delivery::map;
+pub(crate) use deployments::payload_service;
