@@ -5,22 +5,24 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+// The reading of fixtures is the GitHub and GitLab tests' (one implementation);
+// this module adds what the ArgoCD, PagerDuty and CDEvents tests assert with.
+#[path = "../common/mod.rs"]
+mod common;
 
-use shiplog_ingest::sources::{Incoming, MapError, Mapping, Routing, Source, map};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use shiplog_ingest::sources::Mapping;
 use shiplog_model::{Build, Change, Deployment, Event, Incident, Timestamp, parse_timestamp};
 
 /// `tests/fixtures/{folder}` of the workspace.
 pub fn fixture_dir(folder: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(folder)
+    common::fixtures_dir(folder)
 }
 
 pub fn read(folder: &str, file: &str) -> Vec<u8> {
-    let path = fixture_dir(folder).join(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    common::fixture(folder, file)
 }
 
 pub fn read_text(folder: &str, file: &str) -> String {
@@ -28,31 +30,12 @@ pub fn read_text(folder: &str, file: &str) -> String {
 }
 
 pub fn read_json(folder: &str, file: &str) -> serde_json::Value {
-    serde_json::from_slice(&read(folder, file)).unwrap_or_else(|e| panic!("{folder}/{file}: {e}"))
+    common::fixture_json(folder, file)
 }
 
 /// Every file under `tests/fixtures/{folder}`, as `/`-separated relative paths.
 pub fn files_under(folder: &str) -> BTreeSet<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
-        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let relative = path.strip_prefix(root).expect("under the root");
-                let parts: Vec<String> = relative
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                out.insert(parts.join("/"));
-            }
-        }
-    }
-    let root = fixture_dir(folder);
-    let mut out = BTreeSet::new();
-    walk(&root, &root, &mut out);
-    out
+    common::files_under(&fixture_dir(folder))
 }
 
 /// Fails unless `listed` names exactly the files under `tests/fixtures/{folder}`.
@@ -77,14 +60,7 @@ pub fn no_headers() -> BTreeMap<String, String> {
 
 /// Maps one delivery as the webhook route would (headers already lower-cased and
 /// limited to the source's kept headers).
-pub fn deliver(
-    source: Source,
-    headers: &BTreeMap<String, String>,
-    body: &[u8],
-    routing: &Routing,
-) -> Result<Mapping, MapError> {
-    map(source, &Incoming { headers, body }, routing)
-}
+pub use common::deliver;
 
 fn only(mapping: &Mapping) -> &Event {
     assert_eq!(
