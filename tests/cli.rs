@@ -224,6 +224,25 @@ fn accepted_event_survives_kill_9() {
         n, 1,
         "an event answered 202 is in the database after kill -9"
     );
+    drop(conn);
+
+    // Whether or not the server had derived it before the kill, the next start does:
+    // the deployment is in the figures.
+    let out = run(&[
+        "metrics",
+        "--db",
+        db.to_str().unwrap(),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        metrics["deployment_frequency"]["deployments"], 1,
+        "{metrics}"
+    );
 }
 
 /// One POST from a throwaway runtime (the test itself is synchronous).

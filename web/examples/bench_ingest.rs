@@ -49,6 +49,7 @@ async fn http_single_events(lines: &[String], clients: usize) {
         .await
         .unwrap();
     let url = format!("http://{}/api/v1/events", app.local_addr());
+    let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -90,6 +91,16 @@ async fn http_single_events(lines: &[String], clients: usize) {
         "http single-event posts: {} events, {clients} clients, {seconds:.2} s, {:.0} events/s ({refused} retried after 503)",
         lines.len(),
         lines.len() as f64 / seconds
+    );
+    let stats = state.db.writer.stats();
+    let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    let batches = load(&stats.batches);
+    println!(
+        "  writer: {batches} batches ({:.0} events each, {:.1} ms each), {} settles ({:.0} ms each)",
+        lines.len() as f64 / batches as f64,
+        load(&stats.batch_micros_total) as f64 / 1e3 / batches as f64,
+        load(&stats.settles),
+        load(&stats.settle_micros_total) as f64 / 1e3 / load(&stats.settles).max(1) as f64,
     );
     let _ = stop.send(());
     served.await.unwrap().unwrap();

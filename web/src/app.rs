@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::routes;
+use crate::routes::events::write_error;
 use crate::store::{Database, OpenError, open};
 
 /// How the server was started.
@@ -57,11 +58,13 @@ impl AppState {
         }))
     }
 
-    /// Runs a read on a pooled connection on a blocking thread.
+    /// Runs a read on a pooled connection on a blocking thread, once the derived facts
+    /// cover every event already answered.
     pub async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, shiplog_queries::QueryError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.db.writer.settle().await.map_err(write_error)?;
         let state = self.clone();
         let joined = tokio::task::spawn_blocking(move || state.db.readers.with(read)).await;
         match joined {

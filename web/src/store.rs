@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use duckdb::Connection;
-use shiplog_ingest::store::{Refresh, Store, StoreError, Touched, Writer, WriterOptions};
+use shiplog_ingest::store::{Refresh, Store, StoreError, Touched, Writer, WriterOptions, pending};
 use shiplog_model::Settings;
 use shiplog_queries::{Deriver, QueryError};
 
@@ -17,6 +17,8 @@ pub enum OpenError {
     Store(#[from] StoreError),
     #[error("cannot bring derived facts up to date: {0}")]
     Derive(#[from] QueryError),
+    #[error("cannot recompute the derived facts owed by the last run: {0}")]
+    Pending(String),
     #[error("{0}")]
     Writer(String),
 }
@@ -28,7 +30,7 @@ impl OpenError {
     }
 }
 
-/// The derivation, as the writer calls it after each batch.
+/// The derivation, as the writer calls it for what batches touched.
 struct DeriveAfterWrite(Deriver);
 
 impl Refresh for DeriveAfterWrite {
@@ -46,26 +48,36 @@ pub struct Database {
     pub readers: ReadPool,
 }
 
-/// Opens `path`, migrates it, recomputes derived facts if the settings changed, and
-/// starts the writer.
+/// Opens `path`, migrates it, brings the derived facts up to date, and starts the
+/// writer.
 pub fn open(
     path: &Path,
     settings: &Settings,
     options: WriterOptions,
 ) -> Result<Database, OpenError> {
     let store = Store::open(path)?;
+    let readers = ReadPool::new(store.reader()?);
+    let mut conn = store.into_connection();
+    let derive = bring_current(&mut conn, settings)?;
+    let writer = Writer::spawn(conn, Box::new(derive), options).map_err(OpenError::Writer)?;
+    Ok(Database { writer, readers })
+}
+
+/// Recomputes the derived facts if the settings changed since they were written, and
+/// those a stopped writer still owed; returns the derivation for the writer.
+pub fn bring_current(
+    conn: &mut Connection,
+    settings: &Settings,
+) -> Result<impl Refresh + use<>, OpenError> {
     let deriver = Deriver::new(settings.clone());
-    if deriver.ensure_current(store.connection())? {
+    if deriver.ensure_current(conn)? {
         tracing::info!("derived facts recomputed for the current settings");
     }
-    let readers = ReadPool::new(store.reader()?);
-    let writer = Writer::spawn(
-        store.into_connection(),
-        Box::new(DeriveAfterWrite(deriver)),
-        options,
-    )
-    .map_err(OpenError::Writer)?;
-    Ok(Database { writer, readers })
+    let mut derive = DeriveAfterWrite(deriver);
+    if pending::pay_recorded(conn, &mut derive).map_err(OpenError::Pending)? {
+        tracing::info!("derived facts owed by the last run recomputed");
+    }
+    Ok(derive)
 }
 
 /// Read connections, cloned from one base connection and reused.

@@ -6,8 +6,14 @@ use duckdb::Connection;
 use super::StoreError;
 
 /// Every migration: version, name, SQL.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "core", include_str!("migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "core", include_str!("migrations/0001_core.sql")),
+    (
+        2,
+        "derivation_pending",
+        include_str!("migrations/0002_derivation_pending.sql"),
+    ),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(

@@ -4,6 +4,7 @@
 mod batch;
 pub mod commits;
 mod migrations;
+pub mod pending;
 pub mod raw_log;
 mod writer;
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
-pub use batch::{BatchResult, Delivery, Touched, write_batch};
+pub use batch::{BatchResult, Delivery, Staging, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
     DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, Submission, WriteError,

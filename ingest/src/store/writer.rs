@@ -3,6 +3,16 @@
 //! shared by every request in the batch. A request's answer is sent only after its
 //! batch committed, so `202` means durably stored.
 //!
+//! Derived facts are recomputed after the events, not with them: a batch records the
+//! services and repositories it touched as owed (`pending.rs`), and the writer pays
+//! the debt once for many batches: when no request has come for `settle_idle`, when
+//! the debt is older than `settle_every` (or four times the last payment, so paying
+//! takes at most a fifth of the writer's time under load), when a reader asks
+//! ([`Writer::settle`]), and before it stops. A service is recomputed whole either
+//! way, so paying once for ten batches gives the numbers paying ten times would,
+//! at a tenth of the cost. Readers settle first, so a read after a `202` sees the
+//! event in every figure.
+//!
 //! A thread rather than a tokio task: every step is blocking DuckDB work, and a
 //! dedicated thread keeps it off the runtime's workers without `spawn_blocking` per
 //! batch. The queue is bounded in events (a semaphore), so a full queue is refused at
@@ -17,10 +27,12 @@ use std::time::{Duration, Instant};
 use duckdb::Connection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use super::batch::{Delivery, Touched, write_batch};
+use super::batch::{Delivery, Staging, Touched};
+use super::pending;
 
-/// Recomputes derived facts inside the writer's transaction. Implemented by the
-/// `queries` crate and handed in by the binary, so that `ingest` knows no metric.
+/// Recomputes the derived facts of what batches touched, in the caller's transaction.
+/// Implemented by the `queries` crate and handed in by the binary, so that `ingest`
+/// knows no metric.
 pub trait Refresh: Send + 'static {
     fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), String>;
 }
@@ -36,6 +48,10 @@ pub struct WriterOptions {
     pub queue_events: usize,
     pub max_batch_events: usize,
     pub linger: Duration,
+    /// Quiet time after which owed derived facts are recomputed.
+    pub settle_idle: Duration,
+    /// Longest time derived facts stay owed while requests keep coming.
+    pub settle_every: Duration,
 }
 
 impl Default for WriterOptions {
@@ -44,6 +60,8 @@ impl Default for WriterOptions {
             queue_events: 10_000,
             max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
             linger: DEFAULT_LINGER,
+            settle_idle: Duration::from_millis(50),
+            settle_every: Duration::from_secs(1),
         }
     }
 }
@@ -81,12 +99,41 @@ pub struct WriterStats {
     pub batch_failures: AtomicU64,
     pub busy_refusals: AtomicU64,
     pub batch_micros_total: AtomicU64,
+    /// Times owed derived facts were recomputed, and the time it took.
+    pub settles: AtomicU64,
+    pub settle_failures: AtomicU64,
+    pub settle_micros_total: AtomicU64,
+    /// Bumped after each commit that owes derived facts; `settled` catches up with it.
+    committed: AtomicU64,
+    settled: AtomicU64,
 }
 
-struct Job {
-    deliveries: Vec<Delivery>,
-    reply: oneshot::Sender<Result<Outcome, WriteError>>,
-    _permit: OwnedSemaphorePermit,
+impl WriterStats {
+    /// Whether derived facts owe nothing for any answered request.
+    fn is_settled(&self) -> bool {
+        self.settled.load(Ordering::Acquire) >= self.committed.load(Ordering::Acquire)
+    }
+}
+
+enum Job {
+    Write {
+        deliveries: Vec<Delivery>,
+        reply: oneshot::Sender<Result<Outcome, WriteError>>,
+        permit: OwnedSemaphorePermit,
+    },
+    /// Recompute what is owed, then answer.
+    Settle {
+        reply: oneshot::Sender<Result<(), WriteError>>,
+    },
+}
+
+impl Job {
+    fn events(&self) -> usize {
+        match self {
+            Job::Write { deliveries, .. } => deliveries.len(),
+            Job::Settle { .. } => 0,
+        }
+    }
 }
 
 type Pause = Arc<(Mutex<bool>, Condvar)>;
@@ -126,7 +173,8 @@ impl Drop for PauseGuard {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` (a connection of a migrated store).
+    /// Starts the writer thread on `conn` (a connection of a migrated store whose
+    /// recorded debt is paid: see [`pending::pay_recorded`]).
     pub fn spawn(
         conn: Connection,
         refresh: Box<dyn Refresh>,
@@ -143,13 +191,26 @@ impl Writer {
         let capacity = options.queue_events.max(1);
         let pause: Pause = Arc::new((Mutex::new(false), Condvar::new()));
         let stats = Arc::new(WriterStats::default());
+        // Statements that read tables are planned again on every run (DuckDB
+        // re-binds them), so the cache saves parsing only; it holds every statement
+        // of a batch.
+        conn.set_prepared_statement_cache_capacity(64);
+        let staging =
+            Staging::create(&conn).map_err(|e| format!("cannot create staging tables: {e}"))?;
+        let owed =
+            pending::load(&conn).map_err(|e| format!("cannot read the owed derivations: {e}"))?;
         let mut state = WriterThread {
             conn,
+            staging,
             refresh,
             options,
             next_seq,
             pause: pause.clone(),
             stats: stats.clone(),
+            owed,
+            owed_since: Instant::now(),
+            last_settle: Duration::ZERO,
+            settle_failed: false,
         };
         let thread = std::thread::Builder::new()
             .name("shiplog-writer".into())
@@ -185,18 +246,29 @@ impl Writer {
                 WriteError::Busy
             })?;
         let (reply, answer) = oneshot::channel();
-        {
-            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-            let sender = jobs.as_ref().ok_or(WriteError::Closed)?;
-            sender
-                .send(Job {
-                    deliveries: submission.deliveries,
-                    reply,
-                    _permit: permit,
-                })
-                .map_err(|_| WriteError::Closed)?;
-        }
+        self.send(Job::Write {
+            deliveries: submission.deliveries,
+            reply,
+            permit,
+        })?;
         answer.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Waits until the derived facts cover every answered submission (at once when
+    /// nothing is owed). Readers call this first, so a read after a `202` sees it.
+    pub async fn settle(&self) -> Result<(), WriteError> {
+        if self.stats.is_settled() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Settle { reply })?;
+        answer.await.map_err(|_| WriteError::Closed)?
+    }
+
+    fn send(&self, job: Job) -> Result<(), WriteError> {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = jobs.as_ref().ok_or(WriteError::Closed)?;
+        sender.send(job).map_err(|_| WriteError::Closed)
     }
 
     /// Events waiting in the queue or in the batch being written.
@@ -220,8 +292,8 @@ impl Writer {
         }
     }
 
-    /// Refuses new submissions, lets the queued ones finish, and waits for the thread
-    /// (which closes the connection, checkpointing the file).
+    /// Refuses new submissions, lets the queued ones finish, pays what is owed, and
+    /// waits for the thread (which closes the connection, checkpointing the file).
     pub fn shutdown(&self) {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -235,26 +307,111 @@ impl Writer {
 
 struct WriterThread {
     conn: Connection,
+    staging: Staging,
     refresh: Box<dyn Refresh>,
     options: WriterOptions,
     next_seq: i64,
     pause: Pause,
     stats: Arc<WriterStats>,
+    /// What `derivation_pending` records, kept in memory.
+    owed: Touched,
+    /// When the oldest unpaid debt was committed.
+    owed_since: Instant,
+    last_settle: Duration,
+    /// The last payment failed: wait for the next request instead of retrying on idle.
+    settle_failed: bool,
 }
 
 impl WriterThread {
     fn run(&mut self, rx: mpsc::Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
+        while let Some(first) = self.next_job(&rx) {
             let batch = self.gather(first, &rx);
             self.wait_while_paused();
-            self.write(batch);
+            let mut writes = Vec::new();
+            let mut settles = Vec::new();
+            for job in batch {
+                match job {
+                    Job::Write { .. } => writes.push(job),
+                    Job::Settle { reply } => settles.push(reply),
+                }
+            }
+            if !writes.is_empty() {
+                self.write(writes);
+            }
+            if !settles.is_empty() || self.settle_due() {
+                let result = self.settle().map_err(WriteError::Storage);
+                for reply in settles {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        }
+        if self.settle().is_err() {
+            tracing::error!("the next start recomputes the owed derived facts");
         }
         tracing::debug!("writer stopped");
     }
 
+    /// The next request; pays what is owed when none comes for `settle_idle`.
+    /// `None` once every handle is gone.
+    fn next_job(&mut self, rx: &mpsc::Receiver<Job>) -> Option<Job> {
+        loop {
+            if self.owed.is_empty() || self.settle_failed {
+                return rx.recv().ok();
+            }
+            match rx.recv_timeout(self.options.settle_idle) {
+                Ok(job) => return Some(job),
+                Err(RecvTimeoutError::Timeout) => {
+                    // A failure is logged and kept as owed; the next request retries.
+                    let _ = self.settle();
+                }
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Debt older than `settle_every`, or than four payments, is paid between batches.
+    fn settle_due(&self) -> bool {
+        !self.owed.is_empty()
+            && self.owed_since.elapsed() >= self.options.settle_every.max(self.last_settle * 4)
+    }
+
+    /// Recomputes the owed derived facts in one transaction.
+    fn settle(&mut self) -> Result<(), String> {
+        if self.owed.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let span = tracing::debug_span!(
+            "settle",
+            services = self.owed.services.len(),
+            repos = self.owed.repos.len()
+        );
+        let _entered = span.enter();
+        let committed = self.stats.committed.load(Ordering::Acquire);
+        let result = pending::pay(&mut self.conn, self.refresh.as_mut(), &self.owed);
+        self.last_settle = started.elapsed();
+        self.stats
+            .settle_micros_total
+            .fetch_add(self.last_settle.as_micros() as u64, Ordering::Relaxed);
+        match &result {
+            Ok(()) => {
+                self.owed = Touched::default();
+                self.settle_failed = false;
+                self.stats.settles.fetch_add(1, Ordering::Relaxed);
+                self.stats.settled.store(committed, Ordering::Release);
+            }
+            Err(error) => {
+                tracing::error!(%error, "derived facts not recomputed; kept as owed");
+                self.settle_failed = true;
+                self.stats.settle_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
     /// Takes more queued jobs until the batch is full or the linger time is up.
     fn gather(&self, first: Job, rx: &mpsc::Receiver<Job>) -> Vec<Job> {
-        let mut events = first.deliveries.len();
+        let mut events = first.events();
         let mut batch = vec![first];
         let deadline = Instant::now() + self.options.linger;
         while events < self.options.max_batch_events {
@@ -268,7 +425,7 @@ impl WriterThread {
                     }
                 }
             };
-            events += job.deliveries.len();
+            events += job.events();
             batch.push(job);
         }
         batch
@@ -287,8 +444,15 @@ impl WriterThread {
         let mut deliveries = Vec::new();
         let mut replies = Vec::new();
         for job in batch {
-            replies.push((job.deliveries.len(), job.reply, job._permit));
-            deliveries.extend(job.deliveries);
+            if let Job::Write {
+                deliveries: mine,
+                reply,
+                permit,
+            } = job
+            {
+                replies.push((mine.len(), reply, permit));
+                deliveries.extend(mine);
+            }
         }
         let span = tracing::debug_span!(
             "batch",
@@ -331,14 +495,23 @@ impl WriterThread {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// One transaction: raw log, typed tables, derived facts, commit.
+    /// One transaction: raw log, typed tables, the derived facts now owed, commit.
     fn commit(&mut self, deliveries: &[Delivery]) -> Result<Vec<bool>, String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
-        let result = write_batch(&tx, deliveries, self.next_seq).map_err(|e| e.to_string())?;
-        if !result.touched.is_empty() {
-            self.refresh.refresh(&tx, &result.touched)?;
-        }
+        let result = self
+            .staging
+            .write(&tx, deliveries, self.next_seq)
+            .map_err(|e| e.to_string())?;
+        pending::record(&tx, &self.owed, &result.touched).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
+        if !result.touched.is_empty() {
+            if self.owed.is_empty() {
+                self.owed_since = Instant::now();
+            }
+            self.owed.extend(result.touched);
+            // Before the answers go out, so a reader that saw one knows to settle.
+            self.stats.committed.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(result.new)
     }
 }

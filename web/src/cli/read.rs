@@ -6,11 +6,11 @@ use std::path::Path;
 use duckdb::Connection;
 use shiplog_ingest::store::Store;
 use shiplog_model::Period;
-use shiplog_queries::{Deriver, Filter, weekly};
+use shiplog_queries::{Filter, weekly};
 
 use super::{CliError, PeriodArgs, ReportFormat, WeeklyArgs};
 use crate::config::Config;
-use crate::store::OpenError;
+use crate::store::{OpenError, bring_current};
 
 fn open_for_reading(config: &Config, http: &'static str) -> Result<Connection, CliError> {
     if !config.db.exists() {
@@ -21,10 +21,9 @@ fn open_for_reading(config: &Config, http: &'static str) -> Result<Connection, C
     }
     let store = Store::open(&config.db)
         .map_err(|e| CliError::open(config.db.clone(), http, OpenError::Store(e)))?;
-    Deriver::new(config.settings.clone())
-        .ensure_current(store.connection())
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    Ok(store.into_connection())
+    let mut conn = store.into_connection();
+    bring_current(&mut conn, &config.settings).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(conn)
 }
 
 fn period_and_filter(args: &PeriodArgs) -> Result<(Period, Filter), CliError> {

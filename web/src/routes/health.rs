@@ -55,6 +55,16 @@ pub async fn prometheus(
             "submissions refused with a full queue",
             stats.busy_refusals.load(Ordering::Relaxed),
         ),
+        (
+            "shiplog_writer_settles_total",
+            "times owed derived facts were recomputed",
+            stats.settles.load(Ordering::Relaxed),
+        ),
+        (
+            "shiplog_writer_settle_failures_total",
+            "recomputations of derived facts rolled back",
+            stats.settle_failures.load(Ordering::Relaxed),
+        ),
     ];
     let mut out = String::new();
     for (name, help, value) in counters {
@@ -65,6 +75,14 @@ pub async fn prometheus(
         &mut out,
         "shiplog_writer_batch_seconds_total",
         "time spent writing batches",
+        "counter",
+        seconds,
+    );
+    let seconds = stats.settle_micros_total.load(Ordering::Relaxed) as f64 / 1e6;
+    metric(
+        &mut out,
+        "shiplog_writer_settle_seconds_total",
+        "time spent recomputing derived facts",
         "counter",
         seconds,
     );

@@ -9,7 +9,3 @@ ON CONFLICT (id) DO UPDATE SET
     finished_at     = excluded.finished_at,
     team            = COALESCE(excluded.team, team),
     has_commit_list = COALESCE(excluded.has_commit_list, has_commit_list);
--- A carried `commits` list replaces the stored one whole.
-DELETE FROM deployment_commits
-WHERE deployment_id IN (SELECT id FROM stage_deployments WHERE has_commit_list);
-INSERT INTO deployment_commits SELECT * FROM stage_deployment_commits;

@@ -1,0 +1,68 @@
+//! Derived facts owed. The writer commits events first and recomputes the derived
+//! facts they touch later, once for many batches (see `writer.rs`). What it owes is
+//! recorded in `derivation_pending` in the events' own transaction and cleared in the
+//! transaction that pays it, so a crash in between leaves the debt on disk and the
+//! next start pays it before anything is read.
+
+use duckdb::{Connection, params};
+
+use super::batch::Touched;
+use super::writer::Refresh;
+
+const SERVICE: &str = "service";
+const REPO: &str = "repo";
+
+/// What is owed now.
+pub fn load(conn: &Connection) -> duckdb::Result<Touched> {
+    let mut owed = Touched::default();
+    let mut stmt = conn.prepare("SELECT kind, name FROM derivation_pending")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        let name: String = row.get(1)?;
+        match kind.as_str() {
+            REPO => owed.repos.insert(name),
+            _ => owed.services.insert(name),
+        };
+    }
+    Ok(owed)
+}
+
+/// Records `more` as owed, in the caller's transaction; `owed` is what is recorded
+/// already (the writer keeps it in memory), so nothing is recorded twice.
+pub(super) fn record(conn: &Connection, owed: &Touched, more: &Touched) -> duckdb::Result<()> {
+    let services = more
+        .services
+        .difference(&owed.services)
+        .map(|s| (SERVICE, s));
+    let repos = more.repos.difference(&owed.repos).map(|r| (REPO, r));
+    let mut rows = services.chain(repos).peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let mut appender = conn.appender("derivation_pending")?;
+    for (kind, name) in rows {
+        appender.append_row(params![kind, name])?;
+    }
+    appender.flush()
+}
+
+/// Recomputes what `owed` names and clears the record, in one transaction.
+pub fn pay(conn: &mut Connection, refresh: &mut dyn Refresh, owed: &Touched) -> Result<(), String> {
+    if owed.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    refresh.refresh(&tx, owed)?;
+    tx.execute("DELETE FROM derivation_pending", [])
+        .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())
+}
+
+/// Pays whatever the file records as owed (at start, before the first read). Returns
+/// whether anything was owed.
+pub fn pay_recorded(conn: &mut Connection, refresh: &mut dyn Refresh) -> Result<bool, String> {
+    let owed = load(conn).map_err(|e| format!("cannot read derivation_pending: {e}"))?;
+    pay(conn, refresh, &owed)?;
+    Ok(!owed.is_empty())
+}

@@ -1,0 +1,1 @@
+INSERT INTO deployment_commits SELECT * FROM stage_deployment_commits;

@@ -1,0 +1,195 @@
+//! The writer's derived-facts debt: batches are answered once committed and owe the
+//! derivation of what they touched; the debt is paid once for many batches (on a
+//! reader's request, when idle, at shutdown), survives a failed payment and a stop,
+//! and is paid at the next start. On a real DuckDB file.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shiplog_ingest::sources::generic::parse_event_text;
+use shiplog_ingest::store::{
+    Refresh, Store, Submission, Touched, WriteError, Writer, WriterOptions, pending,
+};
+use shiplog_ingest::typed_delivery;
+
+/// Records every payment it is asked for; fails while `fail` is set.
+#[derive(Clone, Default)]
+struct Recorder {
+    calls: Arc<Mutex<Vec<Touched>>>,
+    fail: Arc<Mutex<bool>>,
+}
+
+impl Recorder {
+    fn calls(&self) -> Vec<Touched> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Refresh for Recorder {
+    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), String> {
+        if *self.fail.lock().unwrap() {
+            return Err("derivation failed on purpose".into());
+        }
+        self.calls.lock().unwrap().push(touched.clone());
+        Ok(())
+    }
+}
+
+/// Settles only when asked or at shutdown.
+fn patient() -> WriterOptions {
+    WriterOptions {
+        settle_idle: Duration::from_secs(3600),
+        settle_every: Duration::from_secs(3600),
+        ..WriterOptions::default()
+    }
+}
+
+fn deployment(id: &str, service: &str) -> Submission {
+    let text = format!(
+        r#"{{"type":"deployment","id":"{id}","service":"{service}","environment":"production","repo":"acme/shop","sha":"aaaaaaa","finished_at":"2026-03-02T11:00:00Z"}}"#
+    );
+    event(&text)
+}
+
+fn change(sha: &str) -> Submission {
+    let text = format!(
+        r#"{{"type":"change","repo":"acme/shop","sha":"{sha}","committed_at":"2026-03-02T10:00:00Z"}}"#
+    );
+    event(&text)
+}
+
+fn event(text: &str) -> Submission {
+    let parsed = parse_event_text(1, text).unwrap();
+    Submission {
+        deliveries: vec![typed_delivery("api", parsed, chrono::Utc::now())],
+    }
+}
+
+fn owed(names: &[&str], repos: &[&str]) -> Touched {
+    Touched {
+        services: names.iter().map(|s| s.to_string()).collect(),
+        repos: repos.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+struct Opened {
+    writer: Writer,
+    reader: duckdb::Connection,
+}
+
+fn open(path: &std::path::Path, refresh: &Recorder, options: WriterOptions) -> Opened {
+    let store = Store::open(path).unwrap();
+    let reader = store.reader().unwrap();
+    let writer =
+        Writer::spawn(store.into_connection(), Box::new(refresh.clone()), options).unwrap();
+    Opened { writer, reader }
+}
+
+#[tokio::test]
+async fn batches_owe_their_derivation_until_a_reader_settles_once_for_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let refresh = Recorder::default();
+    let db = open(&dir.path().join("w.duckdb"), &refresh, patient());
+
+    let outcome = db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    assert_eq!(outcome.accepted, 1);
+    db.writer.submit(deployment("d-2", "web")).await.unwrap();
+    db.writer.submit(change("bbbbbbb")).await.unwrap();
+
+    // Committed and answered, not yet derived: the debt is on disk.
+    let stored: i64 = db
+        .reader
+        .query_row("SELECT count(*) FROM deployments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 2);
+    assert!(refresh.calls().is_empty());
+    let expected = owed(&["api", "web"], &["acme/shop"]);
+    assert_eq!(pending::load(&db.reader).unwrap(), expected);
+
+    db.writer.settle().await.unwrap();
+    assert_eq!(refresh.calls(), [expected], "one payment for three batches");
+    assert!(pending::load(&db.reader).unwrap().is_empty());
+
+    // Nothing owed: settling again derives nothing.
+    db.writer.settle().await.unwrap();
+    assert_eq!(refresh.calls().len(), 1);
+    // A repeat stores nothing and owes nothing.
+    let repeat = db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    assert_eq!(repeat.duplicates, 1);
+    db.writer.settle().await.unwrap();
+    assert_eq!(refresh.calls().len(), 1);
+    db.writer.shutdown();
+}
+
+#[tokio::test]
+async fn an_idle_writer_settles_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let refresh = Recorder::default();
+    let options = WriterOptions {
+        settle_idle: Duration::ZERO,
+        settle_every: Duration::from_secs(3600),
+        ..WriterOptions::default()
+    };
+    let db = open(&dir.path().join("w.duckdb"), &refresh, options);
+    db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    // No reader asks: the writer pays as soon as no request waits.
+    while db
+        .writer
+        .stats()
+        .settles
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(refresh.calls(), [owed(&["api"], &[])]);
+    db.writer.shutdown();
+}
+
+#[tokio::test]
+async fn a_failed_derivation_keeps_the_debt_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.duckdb");
+    let failing = Recorder::default();
+    *failing.fail.lock().unwrap() = true;
+    let db = open(&path, &failing, patient());
+
+    db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    let error = db.writer.settle().await.unwrap_err();
+    assert!(
+        matches!(&error, WriteError::Storage(m) if m.contains("failed on purpose")),
+        "{error:?}"
+    );
+    // The writer still takes events, and still owes both batches.
+    db.writer.submit(deployment("d-2", "web")).await.unwrap();
+    db.writer.shutdown();
+    drop(db);
+
+    let mut conn = Store::open(&path).unwrap().into_connection();
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM deployments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 2, "the events were kept");
+    let expected = owed(&["api", "web"], &[]);
+    assert_eq!(pending::load(&conn).unwrap(), expected);
+
+    let mut next = Recorder::default();
+    assert!(pending::pay_recorded(&mut conn, &mut next).unwrap());
+    assert_eq!(next.calls(), [expected]);
+    assert!(pending::load(&conn).unwrap().is_empty());
+    assert!(!pending::pay_recorded(&mut conn, &mut next).unwrap());
+}
+
+#[tokio::test]
+async fn shutdown_pays_what_is_owed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.duckdb");
+    let refresh = Recorder::default();
+    let db = open(&path, &refresh, patient());
+    db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    db.writer.shutdown();
+    assert_eq!(refresh.calls(), [owed(&["api"], &[])]);
+    drop(db);
+    let conn = Store::open(&path).unwrap().into_connection();
+    assert!(pending::load(&conn).unwrap().is_empty());
+}
