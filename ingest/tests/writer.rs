@@ -193,3 +193,98 @@ async fn shutdown_pays_what_is_owed() {
     let conn = Store::open(&path).unwrap().into_connection();
     assert!(pending::load(&conn).unwrap().is_empty());
 }
+
+/// Every row of the typed tables and the raw log, as text, in a stable order.
+fn dump(conn: &duckdb::Connection) -> Vec<String> {
+    let mut rows = Vec::new();
+    for table in [
+        "raw_events",
+        "changes",
+        "pull_requests",
+        "deployments",
+        "deployment_commits",
+        "incidents",
+        "builds",
+    ] {
+        let sql =
+            format!("SELECT '{table} ' || CAST(t AS VARCHAR) AS row FROM {table} t ORDER BY row");
+        let mut statement = conn.prepare(&sql).unwrap();
+        let found = statement.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.extend(found.map(Result::unwrap));
+    }
+    rows
+}
+
+#[tokio::test]
+async fn rows_appended_as_new_equal_rows_merged_by_upsert() {
+    // The reference events, then updates of rows they stored and edge cases of lists.
+    let reference = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/reference/events.ndjson"
+    ))
+    .unwrap();
+    let extra = [
+        r#"{"type":"change","repo":"acme/lists","sha":"c1","parents":[],"committed_at":"2026-03-01T10:00:00Z"}"#,
+        r#"{"type":"change","repo":"acme/lists","sha":"c2","parents":["c1"],"committed_at":"2026-03-01T11:00:00Z","author":"ana"}"#,
+        r#"{"type":"change","repo":"acme/lists","sha":"c2","committed_at":"2026-03-01T11:30:00Z","message":"later"}"#,
+        r#"{"type":"deployment","id":"l-1","service":"lists","sha":"c2","finished_at":"2026-03-01T12:00:00Z","commits":[{"sha":"c1"},{"sha":"c2"}]}"#,
+        r#"{"type":"deployment","id":"l-1","service":"lists","sha":"c2","status":"failure","finished_at":"2026-03-01T12:00:00Z","commits":[]}"#,
+        r#"{"type":"incident","id":"li-1","service":"lists","opened_at":"2026-03-01T12:30:00Z"}"#,
+        r#"{"type":"incident","id":"li-1","service":"lists","opened_at":"2026-03-01T12:30:00Z","resolved_at":"2026-03-01T13:00:00Z"}"#,
+    ];
+    let at = chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let deliveries: Vec<_> = reference
+        .lines()
+        .chain(extra)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| typed_delivery("api", parse_event_text(1, line).unwrap(), at))
+        .collect();
+    // Batches of varied sizes; every fifth is sent twice, so repeats are exercised.
+    let mut batches = Vec::new();
+    let mut rest = deliveries.as_slice();
+    for n in [1usize, 3, 17, 64, 2, 40].into_iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (batch, tail) = rest.split_at(n.min(rest.len()));
+        batches.push(batch.to_vec());
+        if batches.len() % 5 == 0 {
+            batches.push(batch.to_vec());
+        }
+        rest = tail;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let refresh = Recorder::default();
+    let fast = open(&dir.path().join("fast.duckdb"), &refresh, patient());
+    for batch in &batches {
+        fast.writer
+            .submit(Submission {
+                deliveries: batch.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    let merged = Store::open(&dir.path().join("merged.duckdb")).unwrap();
+    let mut conn = merged.into_connection();
+    let mut seq = 1;
+    for batch in &batches {
+        let tx = conn.transaction().unwrap();
+        shiplog_ingest::store::write_batch(&tx, batch, seq).unwrap();
+        tx.commit().unwrap();
+        seq += batch.len() as i64;
+    }
+
+    let expected = dump(&conn);
+    assert!(expected.len() > deliveries.len(), "the tables were filled");
+    assert!(
+        expected
+            .iter()
+            .any(|r| r.contains("'sha': c1, 'parents': []")),
+        "an empty parent list is stored as one"
+    );
+    assert_eq!(dump(&fast.reader), expected);
+    fast.writer.shutdown();
+}

@@ -9,6 +9,8 @@ use duckdb::{Appender, AppenderParams, Connection, params};
 use shiplog_model::event::EventKey;
 use shiplog_model::{Event, Timestamp};
 
+use super::known::{KnownKeys, Table};
+
 /// One accepted delivery: what goes into the raw log and the typed events it maps to.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -75,43 +77,75 @@ const STAGING_TABLES: [&str; 7] = [
 ];
 
 /// The writer connection's staging tables (`sql/stage.sql`), created once per
-/// connection: a batch is appended there, then merged into the keyed tables with one
-/// prepared statement per table that received rows.
+/// connection: rows that may already be stored are appended there, then merged into
+/// the keyed tables with one upsert per table that received rows. With the stored
+/// keys at hand ([`Staging::for_sole_writer`]), rows that are certainly new are
+/// appended straight to their tables instead.
 #[derive(Debug)]
-pub struct Staging(());
+pub struct Staging {
+    known: Option<KnownKeys>,
+}
 
 impl Staging {
     /// Creates the staging tables on `conn` (outside a transaction, so they last as
     /// long as the connection) and empties them. A failed batch leaves them empty too:
-    /// its transaction's rollback takes the staged rows with it.
+    /// its transaction's rollback takes the staged rows with it. Every row is merged.
     pub fn create(conn: &Connection) -> duckdb::Result<Staging> {
         conn.execute_batch(include_str!("sql/stage.sql"))?;
         for table in STAGING_TABLES {
             clear(conn, table)?;
         }
-        Ok(Staging(()))
+        Ok(Staging { known: None })
+    }
+
+    /// Also reads the stored keys, so that certainly new rows skip the upsert. Only
+    /// for the connection every write goes through while it lives (the writer's).
+    pub fn for_sole_writer(conn: &Connection) -> duckdb::Result<Staging> {
+        let mut staging = Staging::create(conn)?;
+        let known = KnownKeys::load(conn)?;
+        tracing::debug!(keys = known.len(), "stored keys read");
+        staging.known = Some(known);
+        Ok(staging)
+    }
+
+    /// Whether a row with this key may be stored already (always, without the keys).
+    fn may_exist(&self, table: Table, first: &str, second: &str) -> bool {
+        self.known
+            .as_ref()
+            .is_none_or(|known| known.may_exist(table, first, second))
+    }
+
+    fn remember(&mut self, table: Table, first: &str, second: &str) {
+        if let Some(known) = &mut self.known {
+            known.insert(table, first, second);
+        }
     }
 
     /// Writes `deliveries` (in arrival order) with raw-log sequence numbers from
     /// `first_seq`. The caller owns the transaction.
     pub fn write(
-        &self,
+        &mut self,
         conn: &Connection,
         deliveries: &[Delivery],
         first_seq: i64,
     ) -> duckdb::Result<BatchResult> {
         // A key seen earlier in this batch is a repeat; only first occurrences reach the log.
         let mut seen = HashSet::new();
-        let mut candidates = Vec::new();
+        let mut candidates = 0;
+        let mut new = vec![false; deliveries.len()];
+        let mut staged = Vec::new();
         {
-            let mut raw = Stage::new(conn, "stage_raw");
+            let mut raw = Route::new(conn, "raw_events", "stage_raw");
             for (index, d) in deliveries.iter().enumerate() {
-                if d.replayed {
+                if d.replayed || !seen.insert(d.delivery_key.as_str()) {
                     continue;
                 }
-                if seen.insert(d.delivery_key.as_str()) {
-                    let seq = first_seq + candidates.len() as i64;
-                    raw.append(params![
+                let seq = first_seq + candidates;
+                candidates += 1;
+                let certain = !self.may_exist(Table::Raw, &d.delivery_key, "");
+                raw.append(
+                    certain,
+                    params![
                         d.delivery_key,
                         seq,
                         d.source,
@@ -119,22 +153,28 @@ impl Staging {
                         micros(d.received_at),
                         d.headers,
                         d.body
-                    ])?;
-                    candidates.push(index);
+                    ],
+                )?;
+                if certain {
+                    new[index] = true;
+                } else {
+                    staged.push((index, seq));
                 }
             }
             raw.finish()?;
         }
-        let mut new = vec![false; deliveries.len()];
-        if !candidates.is_empty() {
+        if !staged.is_empty() {
             let inserted: HashSet<i64> = conn
                 .prepare_cached(include_str!("sql/insert_raw.sql"))?
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
             clear(conn, "stage_raw")?;
-            for (n, &index) in candidates.iter().enumerate() {
-                new[index] = inserted.contains(&(first_seq + n as i64));
+            for (index, seq) in staged {
+                new[index] = inserted.contains(&seq);
             }
+        }
+        for (d, _) in deliveries.iter().zip(&new).filter(|(_, n)| **n) {
+            self.remember(Table::Raw, &d.delivery_key, "");
         }
         let merged: Vec<bool> = deliveries
             .iter()
@@ -149,8 +189,214 @@ impl Staging {
                 .filter(|(_, n)| **n)
                 .flat_map(|(d, _)| d.events.iter().cloned()),
         );
-        let touched = merge_events(conn, &folded)?;
+        let touched = self.merge_events(conn, &folded)?;
         Ok(BatchResult { new, touched })
+    }
+
+    /// Writes the typed events: certainly new rows straight to their tables, the rest
+    /// staged and merged field by field (SPEC §8).
+    fn merge_events(&mut self, conn: &Connection, events: &[Event]) -> duckdb::Result<Touched> {
+        let mut touched = Touched::default();
+        let staged = self.route_events(conn, events, &mut touched)?;
+        if staged.deployments + staged.incidents > 0 {
+            let mut statement = conn.prepare_cached(include_str!("sql/touched_services.sql"))?;
+            let services = statement.query_map([], |row| row.get::<_, String>(0))?;
+            for service in services {
+                touched.services.insert(service?);
+            }
+        }
+        let merge = |rows: usize, sql: &str, table: &'static str| -> duckdb::Result<()> {
+            if rows > 0 {
+                run(conn, sql)?;
+                clear(conn, table)?;
+            }
+            Ok(())
+        };
+        merge(
+            staged.changes,
+            include_str!("sql/merge_changes.sql"),
+            "stage_changes",
+        )?;
+        merge(
+            staged.pull_requests,
+            include_str!("sql/merge_pull_requests.sql"),
+            "stage_pull_requests",
+        )?;
+        if staged.deployments > 0 {
+            run(conn, include_str!("sql/merge_deployments.sql"))?;
+            if staged.commit_lists > 0 {
+                run(conn, include_str!("sql/clear_deployment_commits.sql"))?;
+            }
+            merge(
+                staged.listed_commits,
+                include_str!("sql/insert_deployment_commits.sql"),
+                "stage_deployment_commits",
+            )?;
+            clear(conn, "stage_deployments")?;
+        }
+        merge(
+            staged.incidents,
+            include_str!("sql/merge_incidents.sql"),
+            "stage_incidents",
+        )?;
+        merge(
+            staged.builds,
+            include_str!("sql/merge_builds.sql"),
+            "stage_builds",
+        )?;
+        Ok(touched)
+    }
+
+    /// Appends each typed event to its table or its staging table, notes what the new
+    /// rows touch (the staged ones are read back by `touched_services.sql`), and
+    /// returns how many rows were staged.
+    fn route_events(
+        &mut self,
+        conn: &Connection,
+        events: &[Event],
+        touched: &mut Touched,
+    ) -> duckdb::Result<Staged> {
+        let mut changes = Route::new(conn, "changes", "stage_changes");
+        let mut prs = Route::new(conn, "pull_requests", "stage_pull_requests");
+        let mut deployments = Route::new(conn, "deployments", "stage_deployments");
+        let mut listed = Route::new(conn, "deployment_commits", "stage_deployment_commits");
+        let mut incidents = Route::new(conn, "incidents", "stage_incidents");
+        let mut builds = Route::new(conn, "builds", "stage_builds");
+        let mut commit_lists = 0;
+        for event in events {
+            match event {
+                Event::Change(c) => {
+                    let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
+                    if self.may_exist(Table::Changes, repo, sha) {
+                        let parents = c
+                            .parents
+                            .as_ref()
+                            .map(|p| p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
+                        changes.staged.append(params![
+                            repo,
+                            sha,
+                            parents,
+                            micros(c.committed_at),
+                            opt_micros(c.authored_at),
+                            c.author,
+                            c.message
+                        ])?;
+                    } else {
+                        let parents = c.parents.as_ref().map_or(Value::Null, |p| {
+                            Value::List(p.iter().map(|s| Value::Text(s.to_string())).collect())
+                        });
+                        changes.direct.append(params![
+                            repo,
+                            sha,
+                            parents,
+                            micros(c.committed_at),
+                            opt_micros(c.authored_at),
+                            c.author,
+                            c.message
+                        ])?;
+                        self.remember(Table::Changes, repo, sha);
+                    }
+                    if let Some(pr) = &c.pr {
+                        let new = !self.may_exist(Table::PullRequests, repo, sha);
+                        prs.append(
+                            new,
+                            params![
+                                repo,
+                                sha,
+                                pr.number,
+                                opt_micros(pr.first_commit_at),
+                                opt_micros(pr.opened_at),
+                                opt_micros(pr.merged_at)
+                            ],
+                        )?;
+                        self.remember(Table::PullRequests, repo, sha);
+                    }
+                    touched.repos.insert(repo.to_owned());
+                }
+                Event::Deployment(d) => {
+                    let new = !self.may_exist(Table::Deployments, d.id.as_str(), "");
+                    deployments.append(
+                        new,
+                        params![
+                            d.id.as_str(),
+                            d.service.as_str(),
+                            d.environment,
+                            d.repo.as_ref().map(|r| r.as_str()),
+                            d.sha.as_str(),
+                            d.status,
+                            opt_micros(d.started_at),
+                            micros(d.finished_at),
+                            d.team,
+                            d.commits.as_ref().map(|_| true)
+                        ],
+                    )?;
+                    if let Some(commits) = &d.commits {
+                        commit_lists += usize::from(!new);
+                        for (position, commit) in commits.iter().enumerate() {
+                            listed.append(
+                                new,
+                                params![
+                                    d.id.as_str(),
+                                    position as i32,
+                                    commit.sha.as_str(),
+                                    opt_micros(commit.committed_at)
+                                ],
+                            )?;
+                        }
+                    }
+                    if new {
+                        touched.services.insert(d.service.to_string());
+                    }
+                    self.remember(Table::Deployments, d.id.as_str(), "");
+                }
+                Event::Incident(i) => {
+                    let new = !self.may_exist(Table::Incidents, i.id.as_str(), "");
+                    incidents.append(
+                        new,
+                        params![
+                            i.id.as_str(),
+                            i.service.as_str(),
+                            micros(i.opened_at),
+                            opt_micros(i.resolved_at),
+                            i.severity,
+                            i.deployment_id.as_ref().map(|d| d.as_str()),
+                            i.sha.as_ref().map(|s| s.as_str()),
+                            i.title
+                        ],
+                    )?;
+                    if new {
+                        touched.services.insert(i.service.to_string());
+                    }
+                    self.remember(Table::Incidents, i.id.as_str(), "");
+                }
+                Event::Build(b) => {
+                    let new = !self.may_exist(Table::Builds, b.id.as_str(), "");
+                    builds.append(
+                        new,
+                        params![
+                            b.id.as_str(),
+                            b.repo.as_str(),
+                            b.sha.as_str(),
+                            b.status,
+                            b.branch,
+                            opt_micros(b.started_at),
+                            micros(b.finished_at),
+                            b.provider
+                        ],
+                    )?;
+                    self.remember(Table::Builds, b.id.as_str(), "");
+                }
+            }
+        }
+        Ok(Staged {
+            changes: changes.finish()?,
+            pull_requests: prs.finish()?,
+            deployments: deployments.finish()?,
+            commit_lists,
+            listed_commits: listed.finish()?,
+            incidents: incidents.finish()?,
+            builds: builds.finish()?,
+        })
     }
 }
 
@@ -162,10 +408,6 @@ pub fn write_batch(
     first_seq: i64,
 ) -> duckdb::Result<BatchResult> {
     Staging::create(conn)?.write(conn, deliveries, first_seq)
-}
-
-fn stage<'c>(conn: &'c Connection, table: &str) -> duckdb::Result<Appender<'c>> {
-    conn.appender_to_catalog_and_db(table, "temp", "main")
 }
 
 /// Empties a staging table after its merge (a constant name of ours).
@@ -200,7 +442,7 @@ fn fold(events: impl Iterator<Item = Event>) -> Vec<Event> {
     order
 }
 
-/// Rows appended to each staging table of the typed events.
+/// Rows staged for the upsert in each staging table.
 #[derive(Debug, Default)]
 struct Staged {
     changes: usize,
@@ -212,81 +454,25 @@ struct Staged {
     builds: usize,
 }
 
-fn merge_events(conn: &Connection, events: &[Event]) -> duckdb::Result<Touched> {
-    let mut touched = Touched::default();
-    let staged = stage_events(conn, events, &mut touched)?;
-    if staged.deployments + staged.incidents > 0 {
-        let mut statement = conn.prepare_cached(include_str!("sql/touched_services.sql"))?;
-        let services = statement.query_map([], |row| row.get::<_, String>(0))?;
-        for service in services {
-            touched.services.insert(service?);
-        }
-    }
-    let merge = |rows: usize, sql: &str, table: &'static str| -> duckdb::Result<()> {
-        if rows > 0 {
-            run(conn, sql)?;
-            clear(conn, table)?;
-        }
-        Ok(())
-    };
-    merge(
-        staged.changes,
-        include_str!("sql/merge_changes.sql"),
-        "stage_changes",
-    )?;
-    merge(
-        staged.pull_requests,
-        include_str!("sql/merge_pull_requests.sql"),
-        "stage_pull_requests",
-    )?;
-    if staged.deployments > 0 {
-        run(conn, include_str!("sql/merge_deployments.sql"))?;
-        if staged.commit_lists > 0 {
-            run(conn, include_str!("sql/clear_deployment_commits.sql"))?;
-        }
-        merge(
-            staged.listed_commits,
-            include_str!("sql/insert_deployment_commits.sql"),
-            "stage_deployment_commits",
-        )?;
-        clear(conn, "stage_deployments")?;
-    }
-    merge(
-        staged.incidents,
-        include_str!("sql/merge_incidents.sql"),
-        "stage_incidents",
-    )?;
-    merge(
-        staged.builds,
-        include_str!("sql/merge_builds.sql"),
-        "stage_builds",
-    )?;
-    Ok(touched)
-}
-
-/// A staging table's appender, opened on the first row: creating one costs about a
-/// statement, and most batches of single events leave most tables unused.
-struct Stage<'c> {
+/// An appender opened on the first row: creating one costs about a statement, and
+/// most batches of single events leave most tables unused.
+struct Rows<'c> {
     conn: &'c Connection,
     table: &'static str,
+    temp: bool,
     appender: Option<Appender<'c>>,
     rows: usize,
 }
 
-impl<'c> Stage<'c> {
-    fn new(conn: &'c Connection, table: &'static str) -> Stage<'c> {
-        Stage {
-            conn,
-            table,
-            appender: None,
-            rows: 0,
-        }
-    }
-
+impl<'c> Rows<'c> {
     fn append(&mut self, row: impl AppenderParams) -> duckdb::Result<()> {
         let appender = match &mut self.appender {
             Some(appender) => appender,
-            None => self.appender.insert(stage(self.conn, self.table)?),
+            None if self.temp => self.appender.insert(
+                self.conn
+                    .appender_to_catalog_and_db(self.table, "temp", "main")?,
+            ),
+            None => self.appender.insert(self.conn.appender(self.table)?),
         };
         appender.append_row(row)?;
         self.rows += 1;
@@ -302,102 +488,39 @@ impl<'c> Stage<'c> {
     }
 }
 
-/// Appends the typed events to the staging tables and notes the repositories whose
-/// commit graph they change.
-fn stage_events(
-    conn: &Connection,
-    events: &[Event],
-    touched: &mut Touched,
-) -> duckdb::Result<Staged> {
-    let mut changes = Stage::new(conn, "stage_changes");
-    let mut prs = Stage::new(conn, "stage_pull_requests");
-    let mut deployments = Stage::new(conn, "stage_deployments");
-    let mut listed = Stage::new(conn, "stage_deployment_commits");
-    let mut incidents = Stage::new(conn, "stage_incidents");
-    let mut builds = Stage::new(conn, "stage_builds");
-    let mut commit_lists = 0;
-    for event in events {
-        match event {
-            Event::Change(c) => {
-                let parents = c
-                    .parents
-                    .as_ref()
-                    .map(|p| p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
-                changes.append(params![
-                    c.repo.as_str(),
-                    c.sha.as_str(),
-                    parents,
-                    micros(c.committed_at),
-                    opt_micros(c.authored_at),
-                    c.author,
-                    c.message
-                ])?;
-                if let Some(pr) = &c.pr {
-                    prs.append(params![
-                        c.repo.as_str(),
-                        c.sha.as_str(),
-                        pr.number,
-                        opt_micros(pr.first_commit_at),
-                        opt_micros(pr.opened_at),
-                        opt_micros(pr.merged_at)
-                    ])?;
-                }
-                touched.repos.insert(c.repo.to_string());
-            }
-            Event::Deployment(d) => {
-                deployments.append(params![
-                    d.id.as_str(),
-                    d.service.as_str(),
-                    d.environment,
-                    d.repo.as_ref().map(|r| r.as_str()),
-                    d.sha.as_str(),
-                    d.status,
-                    opt_micros(d.started_at),
-                    micros(d.finished_at),
-                    d.team,
-                    d.commits.as_ref().map(|_| true)
-                ])?;
-                if let Some(commits) = &d.commits {
-                    commit_lists += 1;
-                    for (position, commit) in commits.iter().enumerate() {
-                        listed.append(params![
-                            d.id.as_str(),
-                            position as i32,
-                            commit.sha.as_str(),
-                            opt_micros(commit.committed_at)
-                        ])?;
-                    }
-                }
-            }
-            Event::Incident(i) => incidents.append(params![
-                i.id.as_str(),
-                i.service.as_str(),
-                micros(i.opened_at),
-                opt_micros(i.resolved_at),
-                i.severity,
-                i.deployment_id.as_ref().map(|d| d.as_str()),
-                i.sha.as_ref().map(|s| s.as_str()),
-                i.title
-            ])?,
-            Event::Build(b) => builds.append(params![
-                b.id.as_str(),
-                b.repo.as_str(),
-                b.sha.as_str(),
-                b.status,
-                b.branch,
-                opt_micros(b.started_at),
-                micros(b.finished_at),
-                b.provider
-            ])?,
+/// Where one table's rows of a batch go: certainly new ones straight into the table,
+/// the others into its staging table for the upsert.
+struct Route<'c> {
+    direct: Rows<'c>,
+    staged: Rows<'c>,
+}
+
+impl<'c> Route<'c> {
+    fn new(conn: &'c Connection, table: &'static str, stage: &'static str) -> Route<'c> {
+        let rows = |table, temp| Rows {
+            conn,
+            table,
+            temp,
+            appender: None,
+            rows: 0,
+        };
+        Route {
+            direct: rows(table, false),
+            staged: rows(stage, true),
         }
     }
-    Ok(Staged {
-        changes: changes.finish()?,
-        pull_requests: prs.finish()?,
-        deployments: deployments.finish()?,
-        commit_lists,
-        listed_commits: listed.finish()?,
-        incidents: incidents.finish()?,
-        builds: builds.finish()?,
-    })
+
+    fn append(&mut self, new: bool, row: impl AppenderParams) -> duckdb::Result<()> {
+        if new {
+            self.direct.append(row)
+        } else {
+            self.staged.append(row)
+        }
+    }
+
+    /// Writes both out; returns how many rows were staged.
+    fn finish(self) -> duckdb::Result<usize> {
+        self.direct.finish()?;
+        self.staged.finish()
+    }
 }

@@ -3,6 +3,7 @@
 
 mod batch;
 pub mod commits;
+mod known;
 mod migrations;
 pub mod pending;
 pub mod raw_log;

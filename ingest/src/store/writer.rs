@@ -195,8 +195,8 @@ impl Writer {
         // re-binds them), so the cache saves parsing only; it holds every statement
         // of a batch.
         conn.set_prepared_statement_cache_capacity(64);
-        let staging =
-            Staging::create(&conn).map_err(|e| format!("cannot create staging tables: {e}"))?;
+        let staging = Staging::for_sole_writer(&conn)
+            .map_err(|e| format!("cannot prepare the writer: {e}"))?;
         let owed =
             pending::load(&conn).map_err(|e| format!("cannot read the owed derivations: {e}"))?;
         let mut state = WriterThread {
