@@ -27,6 +27,21 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `shiplog metrics` over 2026-03-01..08 of the file at `db`.
+fn first_week_of_march(db: &std::path::Path) -> serde_json::Value {
+    let out = run(&[
+        "metrics",
+        "--db",
+        db.to_str().unwrap(),
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,17 +84,7 @@ fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
         "{stderr}"
     );
 
-    let out = run(&[
-        "metrics",
-        "--db",
-        db.to_str().unwrap(),
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = first_week_of_march(&db);
     assert_eq!(
         metrics["deployment_frequency"]["deployments"], 2,
         "{metrics}"
@@ -228,17 +233,7 @@ fn accepted_event_survives_kill_9() {
 
     // Whether or not the server had derived it before the kill, the next start does:
     // the deployment is in the figures.
-    let out = run(&[
-        "metrics",
-        "--db",
-        db.to_str().unwrap(),
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let metrics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let metrics = first_week_of_march(&db);
     assert_eq!(
         metrics["deployment_frequency"]["deployments"], 1,
         "{metrics}"

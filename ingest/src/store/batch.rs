@@ -121,6 +121,20 @@ impl Staging {
         }
     }
 
+    /// Appends a keyed row to its table when its key is certainly new, else to the
+    /// staging table; returns whether it was new.
+    fn append_keyed(
+        &mut self,
+        route: &mut Route,
+        (table, first, second): (Table, &str, &str),
+        row: impl AppenderParams,
+    ) -> duckdb::Result<bool> {
+        let new = !self.may_exist(table, first, second);
+        route.append(new, row)?;
+        self.remember(table, first, second);
+        Ok(new)
+    }
+
     /// Writes `deliveries` (in arrival order) with raw-log sequence numbers from
     /// `first_seq`. The caller owns the transaction.
     pub fn write(
@@ -267,25 +281,20 @@ impl Staging {
             match event {
                 Event::Change(c) => {
                     let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
-                    if self.may_exist(Table::Changes, repo, sha) {
-                        let parents = c
-                            .parents
-                            .as_ref()
-                            .map(|p| p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
-                        changes.staged.append(params![
-                            repo,
-                            sha,
-                            parents,
-                            micros(c.committed_at),
-                            opt_micros(c.authored_at),
-                            c.author,
-                            c.message
-                        ])?;
-                    } else {
-                        let parents = c.parents.as_ref().map_or(Value::Null, |p| {
+                    // Staged lists travel as text (`merge_changes.sql` splits them).
+                    let parents = match &c.parents {
+                        None => Value::Null,
+                        Some(p) if self.may_exist(Table::Changes, repo, sha) => {
+                            Value::Text(p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+                        }
+                        Some(p) => {
                             Value::List(p.iter().map(|s| Value::Text(s.to_string())).collect())
-                        });
-                        changes.direct.append(params![
+                        }
+                    };
+                    self.append_keyed(
+                        &mut changes,
+                        (Table::Changes, repo, sha),
+                        params![
                             repo,
                             sha,
                             parents,
@@ -293,13 +302,12 @@ impl Staging {
                             opt_micros(c.authored_at),
                             c.author,
                             c.message
-                        ])?;
-                        self.remember(Table::Changes, repo, sha);
-                    }
+                        ],
+                    )?;
                     if let Some(pr) = &c.pr {
-                        let new = !self.may_exist(Table::PullRequests, repo, sha);
-                        prs.append(
-                            new,
+                        self.append_keyed(
+                            &mut prs,
+                            (Table::PullRequests, repo, sha),
                             params![
                                 repo,
                                 sha,
@@ -309,14 +317,13 @@ impl Staging {
                                 opt_micros(pr.merged_at)
                             ],
                         )?;
-                        self.remember(Table::PullRequests, repo, sha);
                     }
                     touched.repos.insert(repo.to_owned());
                 }
                 Event::Deployment(d) => {
-                    let new = !self.may_exist(Table::Deployments, d.id.as_str(), "");
-                    deployments.append(
-                        new,
+                    let new = self.append_keyed(
+                        &mut deployments,
+                        (Table::Deployments, d.id.as_str(), ""),
                         params![
                             d.id.as_str(),
                             d.service.as_str(),
@@ -347,12 +354,11 @@ impl Staging {
                     if new {
                         touched.services.insert(d.service.to_string());
                     }
-                    self.remember(Table::Deployments, d.id.as_str(), "");
                 }
                 Event::Incident(i) => {
-                    let new = !self.may_exist(Table::Incidents, i.id.as_str(), "");
-                    incidents.append(
-                        new,
+                    let new = self.append_keyed(
+                        &mut incidents,
+                        (Table::Incidents, i.id.as_str(), ""),
                         params![
                             i.id.as_str(),
                             i.service.as_str(),
@@ -367,12 +373,11 @@ impl Staging {
                     if new {
                         touched.services.insert(i.service.to_string());
                     }
-                    self.remember(Table::Incidents, i.id.as_str(), "");
                 }
                 Event::Build(b) => {
-                    let new = !self.may_exist(Table::Builds, b.id.as_str(), "");
-                    builds.append(
-                        new,
+                    self.append_keyed(
+                        &mut builds,
+                        (Table::Builds, b.id.as_str(), ""),
                         params![
                             b.id.as_str(),
                             b.repo.as_str(),
@@ -384,7 +389,6 @@ impl Staging {
                             b.provider
                         ],
                     )?;
-                    self.remember(Table::Builds, b.id.as_str(), "");
                 }
             }
         }
