@@ -124,6 +124,7 @@ fn incident_opened(m: &Mapping) {
     // subject.content.service.id
     assert_eq!(i.service.as_str(), "myApp");
     assert_eq!(i.opened_at, at(INCIDENT_TIME));
+    assert!(!i.opened_at_estimated);
     assert_eq!(i.resolved_at, None);
     assert_eq!(i.deployment_id, None);
     // subject.content.artifactId, so rule 4b finds the deployment of that artifact
@@ -156,7 +157,12 @@ fn incident_resolved(m: &Mapping) {
     let i = the_incident(m);
     assert_eq!(i.id.as_str(), "cdevents:incident-123");
     assert_eq!(i.service.as_str(), "myApp");
-    assert_eq!(i.opened_at, at(INCIDENT_TIME));
+    assert_eq!(
+        i.opened_at,
+        at(INCIDENT_TIME),
+        "a stand-in: the resolution does not say when it opened"
+    );
+    assert!(i.opened_at_estimated);
     assert_eq!(i.resolved_at, Some(at(INCIDENT_TIME)));
     assert_eq!(i.severity, None);
     assert_eq!(i.deployment_id, None);

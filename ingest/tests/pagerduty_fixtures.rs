@@ -26,13 +26,15 @@ fn post_fixture(file: &str, routing: &Routing) -> Mapping {
 
 /// One delivery and the incident it must map to. The fixtures carry no
 /// `data.created_at` (PagerDuty's documented payload does), so `opened_at` is the
-/// event's `occurred_at` in each; `priority` is null, so severity is the urgency.
+/// event's `occurred_at` in each: exact for the trigger, a stand-in that never moves a
+/// stored open time for the others; `priority` is null, so severity is the urgency.
 struct Expected {
     file: &'static str,
     event_type: &'static str,
     delivery_id: &'static str,
     id: &'static str,
     opened_at: &'static str,
+    opened_at_estimated: bool,
     resolved_at: Option<&'static str>,
     title: &'static str,
 }
@@ -44,6 +46,7 @@ const TABLE: &[Expected] = &[
         delivery_id: "01BZYIL05THJDFF2Y08X9SVMTU",
         id: "pagerduty:PFQZPSY",
         opened_at: "2021-06-04T13:35:29.781Z",
+        opened_at_estimated: false,
         resolved_at: None,
         title: "Test Incident 3",
     },
@@ -53,6 +56,7 @@ const TABLE: &[Expected] = &[
         delivery_id: "01BZYK8N47N5JG55J1EEEHPEJI",
         id: "pagerduty:PQ1K5C8",
         opened_at: "2021-06-04T13:55:30.394Z",
+        opened_at_estimated: true,
         resolved_at: None,
         title: "Test Incident",
     },
@@ -62,6 +66,7 @@ const TABLE: &[Expected] = &[
         delivery_id: "01BZYH1JJY09P9LEIST8HG2PMN",
         id: "pagerduty:PCPZE64",
         opened_at: "2021-06-04T13:16:53.816Z",
+        opened_at_estimated: true,
         resolved_at: Some("2021-06-04T13:16:53.816Z"),
         title: "Test Incident",
     },
@@ -83,6 +88,11 @@ fn every_incident_fixture_maps_to_its_incident_field_by_field() {
         // data.service.summary: no service lists PA2P440
         assert_eq!(i.service.as_str(), "pig208", "{}", want.file);
         assert_eq!(i.opened_at, at(want.opened_at), "{}", want.file);
+        assert_eq!(
+            i.opened_at_estimated, want.opened_at_estimated,
+            "{}",
+            want.file
+        );
         assert_eq!(i.resolved_at, want.resolved_at.map(at), "{}", want.file);
         assert_eq!(i.severity.as_deref(), Some("high"), "{}", want.file);
         assert_eq!(i.deployment_id, None, "{}", want.file);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::store::{
-    Refresh, Store, Submission, Touched, WriteError, Writer, WriterOptions, pending,
+    Delivery, Refresh, Store, Submission, Touched, WriteError, Writer, WriterOptions, pending,
 };
 use shiplog_ingest::typed_delivery;
 
@@ -287,4 +287,86 @@ async fn rows_appended_as_new_equal_rows_merged_by_upsert() {
     );
     assert_eq!(dump(&fast.reader), expected);
     fast.writer.shutdown();
+}
+
+fn incident_report(opened_at: &str, estimated: bool, resolved_at: Option<&str>) -> Delivery {
+    let t = |s: &str| shiplog_model::parse_timestamp(s).unwrap();
+    let incident = shiplog_model::Incident {
+        id: shiplog_model::EventId::parse("pd:1").unwrap(),
+        service: shiplog_model::ServiceName::parse("api").unwrap(),
+        opened_at: t(opened_at),
+        opened_at_estimated: estimated,
+        resolved_at: resolved_at.map(t),
+        severity: None,
+        deployment_id: None,
+        sha: None,
+        title: None,
+    };
+    Delivery {
+        source: "pagerduty".into(),
+        event_type: "incident".into(),
+        delivery_key: format!("pd:{opened_at}:{estimated}:{resolved_at:?}"),
+        received_at: t("2026-03-03T00:00:00Z"),
+        headers: None,
+        body: "{}".into(),
+        events: vec![shiplog_model::Event::Incident(incident)],
+        replayed: false,
+    }
+}
+
+fn stored_open_and_resolve(conn: &duckdb::Connection) -> (String, Option<String>) {
+    conn.query_row(
+        "SELECT CAST(opened_at AS VARCHAR), CAST(resolved_at AS VARCHAR) FROM incidents",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_resolution_that_does_not_know_the_open_time_never_moves_it() {
+    let trigger = || incident_report("2026-03-02T10:00:00Z", false, None);
+    let resolution = || incident_report("2026-03-02T12:30:00Z", true, Some("2026-03-02T12:30:00Z"));
+    let expected = (
+        "2026-03-02 10:00:00".to_owned(),
+        Some("2026-03-02 12:30:00".to_owned()),
+    );
+    // In both orders, in one batch or two, through the writer (a new key is appended,
+    // a known one merged) and through the merge alone.
+    let orders: [Vec<Vec<Delivery>>; 4] = [
+        vec![vec![trigger()], vec![resolution()]],
+        vec![vec![resolution()], vec![trigger()]],
+        vec![vec![trigger(), resolution()]],
+        vec![vec![resolution(), trigger()]],
+    ];
+    for (n, batches) in orders.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(
+            &dir.path().join("w.duckdb"),
+            &Recorder::default(),
+            patient(),
+        );
+        for batch in batches {
+            let deliveries = batch.clone();
+            db.writer.submit(Submission { deliveries }).await.unwrap();
+        }
+        assert_eq!(stored_open_and_resolve(&db.reader), expected, "order {n}");
+        db.writer.shutdown();
+
+        let mut conn = Store::open(&dir.path().join("m.duckdb"))
+            .unwrap()
+            .into_connection();
+        let mut seq = 1;
+        for batch in batches {
+            let tx = conn.transaction().unwrap();
+            shiplog_ingest::store::write_batch(&tx, batch, seq).unwrap();
+            tx.commit().unwrap();
+            seq += batch.len() as i64;
+        }
+        assert_eq!(
+            stored_open_and_resolve(&conn),
+            expected,
+            "order {n}, merged"
+        );
+    }
 }

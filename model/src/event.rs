@@ -60,6 +60,11 @@ pub struct Incident {
     pub id: EventId,
     pub service: ServiceName,
     pub opened_at: Timestamp,
+    /// The source did not say when the incident opened (a resolution that knows only
+    /// its own time, SPEC §6): `opened_at` is this report's time, a stand-in kept only
+    /// while no opening time is stored, and an update never moves a stored one with
+    /// it. The typed API always says (`opened_at` is required there).
+    pub opened_at_estimated: bool,
     pub resolved_at: Option<Timestamp>,
     pub severity: Option<String>,
     pub deployment_id: Option<EventId>,
@@ -203,10 +208,17 @@ impl Deployment {
 
 impl Incident {
     pub fn merge(self, later: Incident) -> Incident {
+        // An estimate is a field the update does not really carry: the stored time stays.
+        let (opened_at, opened_at_estimated) = if later.opened_at_estimated {
+            (self.opened_at, self.opened_at_estimated)
+        } else {
+            (later.opened_at, false)
+        };
         Incident {
             id: later.id,
             service: later.service,
-            opened_at: later.opened_at,
+            opened_at,
+            opened_at_estimated,
             resolved_at: keep(self.resolved_at, later.resolved_at),
             severity: keep(self.severity, later.severity),
             deployment_id: keep(self.deployment_id, later.deployment_id),
@@ -254,6 +266,7 @@ mod tests {
             id: EventId::parse("PD-1").unwrap(),
             service: ServiceName::parse("shop").unwrap(),
             opened_at: parse_timestamp("2026-03-02T10:00:00Z").unwrap(),
+            opened_at_estimated: false,
             resolved_at: resolved_at.map(|t| parse_timestamp(t).unwrap()),
             severity: None,
             deployment_id: None,
@@ -270,6 +283,26 @@ mod tests {
             .merge(incident(None, Some("checkout down")));
         assert_eq!(merged.resolved_at, resolved.resolved_at);
         assert_eq!(merged.title.as_deref(), Some("checkout down"));
+    }
+
+    #[test]
+    fn an_estimated_open_time_never_moves_a_known_one() {
+        let t = |s| parse_timestamp(s).unwrap();
+        let opened = incident(None, None);
+        let resolution = Incident {
+            opened_at: t("2026-03-02T12:00:00Z"),
+            opened_at_estimated: true,
+            ..incident(Some("2026-03-02T12:00:00Z"), None)
+        };
+        let merged = opened.clone().merge(resolution.clone());
+        assert_eq!(merged.opened_at, opened.opened_at);
+        assert!(!merged.opened_at_estimated);
+        assert_eq!(merged.resolved_at, resolution.resolved_at);
+        // The other way round, the known time replaces the stand-in.
+        let merged = resolution.merge(opened.clone());
+        assert_eq!(merged.opened_at, opened.opened_at);
+        assert!(!merged.opened_at_estimated);
+        assert_eq!(merged.resolved_at, Some(t("2026-03-02T12:00:00Z")));
     }
 
     #[test]

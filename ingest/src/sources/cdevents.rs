@@ -432,10 +432,10 @@ fn incident(ev: &CdEvent<'_>, routing: &Routing, resolved: bool) -> Result<Outco
     Ok(Ok(Event::Incident(Incident {
         id: event_id(&format!("cdevents:{id}"), "subject.id")?,
         service: service_name(&service, "subject.content.service.id")?,
-        // The model needs an open time; a resolution only knows its own. This relies
-        // on the store keeping the stored `opened_at` (see the report on
-        // `Incident::merge`).
+        // A resolution knows only its own time: a stand-in that never moves the
+        // stored open time.
         opened_at: at,
+        opened_at_estimated: resolved,
         resolved_at: resolved.then_some(at),
         severity: ev.custom_str("severity")?.map(str::to_owned),
         deployment_id: None,

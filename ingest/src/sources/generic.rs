@@ -394,6 +394,7 @@ fn incident(f: &mut Fields) -> Option<Incident> {
         id: id?,
         service: service?,
         opened_at: opened_at?,
+        opened_at_estimated: false,
         resolved_at: f.time("resolved_at"),
         severity: f.text("severity"),
         deployment_id: f.name("deployment_id", false, EventId::parse),

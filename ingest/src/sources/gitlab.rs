@@ -305,6 +305,7 @@ fn issue(root: &Node<'_>, routing: &Routing) -> Result<Outcome, MapError> {
         )?,
         service,
         opened_at: attrs.time("created_at")?,
+        opened_at_estimated: false,
         resolved_at,
         // GitLab's default for an incident nobody rated is `unknown`: no severity.
         severity: attrs

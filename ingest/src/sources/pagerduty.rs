@@ -59,11 +59,12 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
 
     let occurred_at = event.time("occurred_at")?;
     // `data.created_at` is when the incident opened, in every event about it. Older
-    // v3 payloads (the fixtures) lack it; then the event's own time is the best there
-    // is, exact for incident.triggered. The store keeps one `opened_at` per incident,
-    // so this relies on it not letting a later event's fallback move an earlier
-    // open time (see the report on `Incident::merge`).
-    let opened_at = data.opt_time("created_at")?.unwrap_or(occurred_at);
+    // v3 payloads (the fixtures) lack it; then the event's own time is exact for
+    // incident.triggered, and for any other event only a stand-in, which never moves
+    // a stored open time (`Incident::opened_at_estimated`).
+    let created_at = data.opt_time("created_at")?;
+    let opened_at_estimated = created_at.is_none() && event_type != "incident.triggered";
+    let opened_at = created_at.unwrap_or(occurred_at);
     // Only the resolution sets `resolved_at`; every other event leaves it absent, and
     // an absent field keeps the stored one (SPEC §8), so an acknowledgement delivered
     // after the resolution does not reopen the incident. A reopened incident keeps
@@ -81,6 +82,7 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         id: event_id(&format!("pagerduty:{incident_id}"), "event.data.id")?,
         service: service_name(&service, "event.data.service")?,
         opened_at,
+        opened_at_estimated,
         resolved_at,
         severity,
         deployment_id: None,

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use duckdb::types::{TimeUnit, Value};
-use duckdb::{Appender, AppenderParams, Connection, params};
+use duckdb::{Appender, AppenderParams, Connection, ToSql, params};
 use shiplog_model::event::EventKey;
 use shiplog_model::{Event, Timestamp};
 
@@ -248,6 +248,9 @@ impl Staging {
             )?;
             clear(conn, "stage_deployments")?;
         }
+        if staged.estimated_open_times > 0 {
+            run(conn, include_str!("sql/keep_known_open_times.sql"))?;
+        }
         merge(
             staged.incidents,
             include_str!("sql/merge_incidents.sql"),
@@ -277,6 +280,7 @@ impl Staging {
         let mut incidents = Route::new(conn, "incidents", "stage_incidents");
         let mut builds = Route::new(conn, "builds", "stage_builds");
         let mut commit_lists = 0;
+        let mut estimated_open_times = 0;
         for event in events {
             match event {
                 Event::Change(c) => {
@@ -356,21 +360,30 @@ impl Staging {
                     }
                 }
                 Event::Incident(i) => {
-                    let new = self.append_keyed(
-                        &mut incidents,
-                        (Table::Incidents, i.id.as_str(), ""),
-                        params![
-                            i.id.as_str(),
-                            i.service.as_str(),
-                            micros(i.opened_at),
-                            opt_micros(i.resolved_at),
-                            i.severity,
-                            i.deployment_id.as_ref().map(|d| d.as_str()),
-                            i.sha.as_ref().map(|s| s.as_str()),
-                            i.title
-                        ],
-                    )?;
-                    if new {
+                    let (opened_at, resolved_at) = (micros(i.opened_at), opt_micros(i.resolved_at));
+                    let (id, service) = (i.id.as_str(), i.service.as_str());
+                    let (deployment_id, sha) = (
+                        i.deployment_id.as_ref().map(|d| d.as_str()),
+                        i.sha.as_ref().map(|s| s.as_str()),
+                    );
+                    let mut row: Vec<&dyn ToSql> = vec![
+                        &id,
+                        &service,
+                        &opened_at,
+                        &resolved_at,
+                        &i.severity,
+                        &deployment_id,
+                        &sha,
+                        &i.title,
+                    ];
+                    // Staged, it also says whether `opened_at` is only a stand-in.
+                    let staged = self.may_exist(Table::Incidents, id, "");
+                    if staged {
+                        row.push(&i.opened_at_estimated);
+                        estimated_open_times += usize::from(i.opened_at_estimated);
+                    }
+                    self.append_keyed(&mut incidents, (Table::Incidents, id, ""), row.as_slice())?;
+                    if !staged {
                         touched.services.insert(i.service.to_string());
                     }
                 }
@@ -398,6 +411,7 @@ impl Staging {
             deployments: deployments.finish()?,
             commit_lists,
             listed_commits: listed.finish()?,
+            estimated_open_times,
             incidents: incidents.finish()?,
             builds: builds.finish()?,
         })
@@ -455,6 +469,8 @@ struct Staged {
     commit_lists: usize,
     listed_commits: usize,
     incidents: usize,
+    /// Staged incidents whose `opened_at` is a stand-in.
+    estimated_open_times: usize,
     builds: usize,
 }
 

@@ -213,6 +213,7 @@ pub fn incident(i: IncidentFields<'_>) -> Event {
         id: id(i.id),
         service: service(i.service),
         opened_at: utc(i.opened_at),
+        opened_at_estimated: false,
         resolved_at: i.resolved_at.map(utc),
         severity: i.severity.map(str::to_owned),
         deployment_id: None,

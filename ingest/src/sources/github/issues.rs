@@ -60,6 +60,7 @@ pub(super) fn issues(root: &Node<'_>, routing: &Routing) -> Result<Outcome, MapE
         id: event_id(&format!("github:{repo}:issue:{number}"), "issue.number")?,
         service,
         opened_at: issue.time("created_at")?,
+        opened_at_estimated: false,
         resolved_at,
         severity: None,
         deployment_id: None,

@@ -1,4 +1,6 @@
-INSERT INTO incidents SELECT * FROM stage_incidents
+INSERT INTO incidents
+SELECT id, service, opened_at, resolved_at, severity, deployment_id, sha, title
+FROM stage_incidents
 ON CONFLICT (id) DO UPDATE SET
     service       = excluded.service,
     opened_at     = excluded.opened_at,

@@ -18,7 +18,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_deployment_commits (
     deployment_id VARCHAR, position INTEGER, sha VARCHAR, committed_at TIMESTAMP);
 CREATE TEMP TABLE IF NOT EXISTS stage_incidents (
     id VARCHAR, service VARCHAR, opened_at TIMESTAMP, resolved_at TIMESTAMP,
-    severity VARCHAR, deployment_id VARCHAR, sha VARCHAR, title VARCHAR);
+    severity VARCHAR, deployment_id VARCHAR, sha VARCHAR, title VARCHAR,
+    opened_at_estimated BOOLEAN);
 CREATE TEMP TABLE IF NOT EXISTS stage_builds (
     id VARCHAR, repo VARCHAR, sha VARCHAR, status VARCHAR, branch VARCHAR,
     started_at TIMESTAMP, finished_at TIMESTAMP, provider VARCHAR);
