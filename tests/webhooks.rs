@@ -297,6 +297,43 @@ async fn gitlab_and_pagerduty_verify_their_own_schemes() {
     app.stop().await;
 }
 
+/// Posts `body` as PagerDuty would, signed with the configured secret.
+async fn pagerduty(app: &TestApp, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let signature = format!(
+        "v1={}",
+        sign_hex(PAGERDUTY_SECRET.as_bytes(), body.as_bytes())
+    );
+    post(
+        app,
+        "pagerduty",
+        &[("x-pagerduty-signature", &signature)],
+        body.as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_pagerduty_resolution_before_its_trigger_still_gives_the_restore_time() {
+    let app = spawn_app(with_secrets).await;
+    let trigger = fixture("pagerduty/triggered_v3.json");
+    // The resolution fixture, made the resolution of the triggered incident 90 minutes
+    // later. Neither carries `data.created_at`, like the fixtures.
+    let mut resolution = fixture("pagerduty/resolved_v3.json");
+    resolution["event"]["data"]["id"] = trigger["event"]["data"]["id"].clone();
+    resolution["event"]["occurred_at"] = json!("2021-06-04T15:05:29.781Z");
+    for body in [&resolution, &trigger] {
+        let (status, answer) = pagerduty(&app, body).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["mapped"], 1, "{answer}");
+    }
+    let m = metrics(&app, "from=2021-06-01&to=2021-06-08").await;
+    assert_eq!(m["time_to_restore"]["incidents"], 1, "{m}");
+    assert_eq!(m["time_to_restore"]["resolved"], 1, "{m}");
+    assert_eq!(m["time_to_restore"]["median_hours"], 1.5, "{m}");
+    app.stop().await;
+}
+
 /// A monorepo deployment that the config cannot place is stored unmapped; after
 /// the config names the service, a replay maps it as if it had just arrived.
 #[tokio::test]
