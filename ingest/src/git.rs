@@ -361,6 +361,9 @@ impl ReadCommit {
             author: self.author,
             message: self.summary,
             pr: None,
+            // Diffing every commit's tree would cost far more than reading the graph;
+            // a push brings the paths.
+            paths: None,
         })
     }
 }

@@ -84,6 +84,10 @@ fn cases() -> Vec<Case> {
                 "2018-06-29T14:04:13Z",
                 "binkkatal",
                 "test a push event",
+                &[
+                    ".razorops.yaml",
+                    "app/controllers/application_controller.rb",
+                ],
             )],
         ),
         skipped("go-playground-webhooks/release.json", "release", UNUSED),
@@ -228,6 +232,7 @@ fn cases() -> Vec<Case> {
                 "2019-05-15T15:19:25Z",
                 "Codertocat",
                 "Initial commit",
+                &["README.md"],
             )],
         ),
         skipped(
@@ -394,6 +399,7 @@ fn reallyfastci_push() -> Vec<Event> {
             "2019-11-02T17:56:20Z",
             "byao1276",
             "Update README.md",
+            &["README.md"],
         ),
         pushed(
             repo_name,
@@ -401,6 +407,7 @@ fn reallyfastci_push() -> Vec<Event> {
             "2019-11-03T04:12:20Z",
             "byao1276",
             "Update README.md",
+            &["README.md"],
         ),
         pushed(
             repo_name,
@@ -408,6 +415,7 @@ fn reallyfastci_push() -> Vec<Event> {
             "2019-11-07T00:06:40Z",
             "byao1276",
             "Update README.md",
+            &["README.md"],
         ),
         pushed(
             repo_name,
@@ -415,6 +423,7 @@ fn reallyfastci_push() -> Vec<Event> {
             "2019-11-13T01:21:49Z",
             "byao1276",
             "hehe",
+            &["README.md"],
         ),
         pushed(
             repo_name,
@@ -422,6 +431,7 @@ fn reallyfastci_push() -> Vec<Event> {
             "2019-11-26T07:01:12Z",
             "Bo Yao",
             "Merge pull request #3 from byao1276/byao1276-patch-1\n\nByao1276 patch 1",
+            &["README.md"],
         ),
     ]
 }
@@ -526,6 +536,7 @@ fn a_branch_push_lists_head_commit_when_commits_lack_it() {
             "2019-05-15T15:19:25Z",
             "Codertocat",
             "Initial commit",
+            &["README.md"],
         )]
     );
 }

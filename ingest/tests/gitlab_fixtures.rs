@@ -46,6 +46,7 @@ fn cases() -> Vec<Case> {
                     "2011-12-12T12:27:31Z",
                     "Jordi Mallach",
                     "Update Catalan translation to e38cb41.",
+                    &["CHANGELOG", "app/controller/application.rb"],
                 ),
                 pushed(
                     "mike/diaspora",
@@ -53,6 +54,7 @@ fn cases() -> Vec<Case> {
                     "2012-01-03T21:36:29Z",
                     "GitLab dev user",
                     "fixed readme",
+                    &["CHANGELOG", "app/controller/application.rb"],
                 ),
             ],
         ),
@@ -113,6 +115,7 @@ fn cases() -> Vec<Case> {
                     "2011-12-12T12:27:31Z",
                     "Jordi Mallach",
                     "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1",
+                    &["CHANGELOG", "app/controller/application.rb"],
                 ),
                 pushed(
                     "mike/diaspora",
@@ -120,6 +123,7 @@ fn cases() -> Vec<Case> {
                     "2012-01-03T21:36:29Z",
                     "GitLab dev user",
                     "fixed readme\n",
+                    &["CHANGELOG", "app/controller/application.rb"],
                 ),
             ],
         ),

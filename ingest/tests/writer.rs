@@ -235,12 +235,25 @@ async fn rows_appended_as_new_equal_rows_merged_by_upsert() {
     let at = chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00Z")
         .unwrap()
         .to_utc();
-    let deliveries: Vec<_> = reference
+    let mut deliveries: Vec<_> = reference
         .lines()
         .chain(extra)
         .filter(|l| !l.trim().is_empty())
         .map(|line| typed_delivery("api", parse_event_text(1, line).unwrap(), at))
         .collect();
+    // A pushed commit's files (no typed form), then an update that does not carry them.
+    for (key, paths) in [
+        ("files-1", Some(vec!["b/y.go", "a/x.go"])),
+        ("files-2", None),
+    ] {
+        let text = r#"{"type":"change","repo":"acme/lists","sha":"c3","committed_at":"2026-03-01T12:00:00Z"}"#;
+        let mut delivery = typed_delivery("github", parse_event_text(1, text).unwrap(), at);
+        delivery.delivery_key = key.into();
+        if let shiplog_model::Event::Change(change) = &mut delivery.events[0] {
+            change.paths = paths.map(|p| p.into_iter().map(str::to_owned).collect());
+        }
+        deliveries.push(delivery);
+    }
     // Batches of varied sizes; every fifth is sent twice, so repeats are exercised.
     let mut batches = Vec::new();
     let mut rest = deliveries.as_slice();
@@ -284,6 +297,12 @@ async fn rows_appended_as_new_equal_rows_merged_by_upsert() {
             .iter()
             .any(|r| r.contains("'sha': c1, 'parents': []")),
         "an empty parent list is stored as one"
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|r| r.contains("'sha': c3") && r.contains("'paths': [b/y.go, a/x.go]")),
+        "files are kept when an update does not carry them"
     );
     assert_eq!(dump(&fast.reader), expected);
     fast.writer.shutdown();

@@ -17,6 +17,10 @@ pub struct Change {
     pub message: Option<String>,
     /// Present when this commit is the merge (or squash) commit of a pull request.
     pub pr: Option<PullRequest>,
+    /// The files the commit added, modified or removed, when the source lists them
+    /// (a push does): a monorepo service with `paths` counts only the commits that
+    /// touch them.
+    pub paths: Option<Vec<String>>,
 }
 
 /// The pull request whose merge (or squash) commit a change is.
@@ -169,6 +173,7 @@ impl Change {
                 (Some(stored), Some(later)) => Some(stored.merge(later)),
                 (stored, later) => keep(stored, later),
             },
+            paths: keep(self.paths, later.paths),
         }
     }
 }
@@ -334,16 +339,23 @@ mod tests {
             author: None,
             message: None,
             pr: None,
+            paths: c_paths(),
         };
         let kept = c.clone().merge(Change {
             parents: None,
+            paths: None,
             ..c.clone()
         });
         assert_eq!(kept.parents, Some(vec![sha("a")]));
+        assert_eq!(kept.paths, c_paths(), "a missing list keeps the stored one");
         let emptied = c.clone().merge(Change {
             parents: Some(vec![]),
             ..c
         });
         assert_eq!(emptied.parents, Some(vec![]));
+    }
+
+    fn c_paths() -> Option<Vec<String>> {
+        Some(vec!["services/checkout/main.go".into()])
     }
 }

@@ -377,6 +377,8 @@ fn pr_commit(repo: &RepoName, node: &Node<'_>) -> Result<Change, MapError> {
         },
         message: commit.opt_str("message")?.map(str::to_owned),
         pr: None,
+        // The commit list of a pull request does not say which files each touched.
+        paths: None,
     })
 }
 

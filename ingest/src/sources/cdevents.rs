@@ -314,6 +314,7 @@ fn change_merged(ev: &CdEvent<'_>) -> Result<Outcome, MapError> {
             merged_at: Some(merged_at),
             ..PullRequest::default()
         }),
+        paths: None,
     })))
 }
 

@@ -8,7 +8,9 @@ use super::MapError;
 use super::payload::Node;
 
 /// One entry of a push's `commits` (or its `head_commit`): `id`, `timestamp`,
-/// `author.name` (GitHub: else `author.username`), `message`.
+/// `author.name` (GitHub: else `author.username`), `message`, and the files of
+/// `added`, `modified` and `removed` (both forges list them; GitLab caps a push at
+/// 20 commits with files, and lists none for the rest: then they stay unknown).
 pub(crate) fn pushed_commit(repo: &RepoName, node: &Node<'_>) -> Result<Change, MapError> {
     let author = match node.opt_object("author")? {
         Some(author) => author.opt_str("name")?.or(author.opt_str("username")?),
@@ -29,7 +31,30 @@ pub(crate) fn pushed_commit(repo: &RepoName, node: &Node<'_>) -> Result<Change, 
         author: author.map(str::to_owned),
         message: node.opt_str("message")?.map(str::to_owned),
         pr: None,
+        paths: touched_files(node)?,
     })
+}
+
+/// `added` + `modified` + `removed`, sorted and without repeats; `None` when the
+/// entry has none of the three lists.
+fn touched_files(node: &Node<'_>) -> Result<Option<Vec<String>>, MapError> {
+    let mut files = Vec::new();
+    let mut listed = false;
+    for key in ["added", "modified", "removed"] {
+        if let Some(list) = node.opt_strings(key)? {
+            listed = true;
+            // A name with a control character cannot be one of the configured
+            // `paths` prefixes' files in practice, and the store's list form
+            // reserves one; such a name is left out rather than the push refused.
+            let names = list
+                .into_iter()
+                .filter(|f| !f.chars().any(char::is_control));
+            files.extend(names.map(str::to_owned));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(listed.then_some(files))
 }
 
 /// The merge (or squash) commit of a pull request merged at `merged_at` (which is
@@ -54,5 +79,6 @@ pub(crate) fn merge_commit(
             merged_at: Some(merged_at),
             ..pr
         }),
+        paths: None,
     }
 }

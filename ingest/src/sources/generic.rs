@@ -311,6 +311,7 @@ fn change(f: &mut Fields) -> Option<Change> {
         author: f.text("author"),
         message: f.text("message"),
         pr,
+        paths: None,
     })
 }
 

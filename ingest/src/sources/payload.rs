@@ -129,6 +129,20 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The strings of the array `key`; `None` when it is missing or `null`.
+    pub fn opt_strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, MapError> {
+        if self.get(key).is_none() {
+            return Ok(None);
+        }
+        let items = self.array(key)?;
+        let strings = items.iter().enumerate().map(|(i, item)| {
+            item.value
+                .as_str()
+                .ok_or_else(|| self.error(&format!("{key}[{i}]"), "must be a string"))
+        });
+        strings.collect::<Result<_, _>>().map(Some)
+    }
+
     /// The string `key` when present (an empty string counts as absent).
     pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>, MapError> {
         match self.value.get(key) {

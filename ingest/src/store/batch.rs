@@ -286,15 +286,29 @@ impl Staging {
                 Event::Change(c) => {
                     let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
                     // Staged lists travel as text (`merge_changes.sql` splits them).
-                    let parents = match &c.parents {
+                    let staged = self.may_exist(Table::Changes, repo, sha);
+                    let list = |items: Option<Vec<&str>>, separator: &str| match items {
                         None => Value::Null,
-                        Some(p) if self.may_exist(Table::Changes, repo, sha) => {
-                            Value::Text(p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
-                        }
-                        Some(p) => {
-                            Value::List(p.iter().map(|s| Value::Text(s.to_string())).collect())
-                        }
+                        Some(items) if staged => Value::Text(items.join(separator)),
+                        Some(items) => Value::List(
+                            items
+                                .into_iter()
+                                .map(|s| Value::Text(s.to_owned()))
+                                .collect(),
+                        ),
                     };
+                    let parents = list(
+                        c.parents
+                            .as_ref()
+                            .map(|p| p.iter().map(|s| s.as_str()).collect()),
+                        ",",
+                    );
+                    let paths = list(
+                        c.paths
+                            .as_ref()
+                            .map(|p| p.iter().map(String::as_str).collect()),
+                        "\u{1f}",
+                    );
                     self.append_keyed(
                         &mut changes,
                         (Table::Changes, repo, sha),
@@ -305,7 +319,8 @@ impl Staging {
                             micros(c.committed_at),
                             opt_micros(c.authored_at),
                             c.author,
-                            c.message
+                            c.message,
+                            paths
                         ],
                     )?;
                     if let Some(pr) = &c.pr {

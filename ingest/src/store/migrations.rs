@@ -13,6 +13,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "derivation_pending",
         include_str!("migrations/0002_derivation_pending.sql"),
     ),
+    (
+        3,
+        "change_paths",
+        include_str!("migrations/0003_change_paths.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

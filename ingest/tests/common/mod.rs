@@ -110,8 +110,16 @@ pub fn service(text: &str) -> ServiceName {
     ServiceName::parse(text).expect("a service")
 }
 
-/// A pushed commit: no parents (webhooks do not carry them), no pull request.
-pub fn pushed(repo_name: &str, commit: &str, at: &str, author: &str, message: &str) -> Event {
+/// A pushed commit: no parents (webhooks do not carry them), no pull request, the
+/// files it touched (sorted).
+pub fn pushed(
+    repo_name: &str,
+    commit: &str,
+    at: &str,
+    author: &str,
+    message: &str,
+    files: &[&str],
+) -> Event {
     Event::Change(Change {
         repo: repo(repo_name),
         sha: sha(commit),
@@ -121,6 +129,7 @@ pub fn pushed(repo_name: &str, commit: &str, at: &str, author: &str, message: &s
         author: Some(author.to_owned()),
         message: Some(message.to_owned()),
         pr: None,
+        paths: Some(files.iter().map(|f| (*f).to_owned()).collect()),
     })
 }
 
@@ -146,6 +155,7 @@ pub fn merge_commit(
             opened_at: Some(utc(opened_at)),
             merged_at: Some(utc(merged_at)),
         }),
+        paths: None,
     })
 }
 

@@ -20,7 +20,7 @@ use crate::QueryError;
 use crate::temp::set_names;
 
 /// Bumped when the derivation itself changes, so stored facts are recomputed.
-const DERIVATION_VERSION: u32 = 1;
+const DERIVATION_VERSION: u32 = 2;
 
 /// Recomputes derived facts for the services a batch touched.
 #[derive(Debug, Clone)]
@@ -35,11 +35,11 @@ impl Deriver {
 
     /// What the derived tables depend on besides the events: a change recomputes all.
     fn fingerprint(&self) -> String {
-        let repos: Vec<(&String, &Option<String>)> = self
+        let repos: Vec<(&String, &Option<String>, &Vec<String>)> = self
             .settings
             .services
             .iter()
-            .map(|(s, c)| (s, &c.repo))
+            .map(|(s, c)| (s, &c.repo, &c.paths))
             .collect();
         format!(
             "v{DERIVATION_VERSION} production={:?} window={} repos={repos:?}",
@@ -151,7 +151,8 @@ impl Deriver {
                 graphs.insert(repo.clone(), load_graph(conn, repo)?);
             }
         }
-        let facts = derive_sequence(&inputs, graphs);
+        let mut facts = derive_sequence(&inputs, graphs);
+        self.keep_paths(conn, service, &inputs, &mut facts)?;
 
         conn.execute(
             "DELETE FROM deploy_facts WHERE service = ?",
@@ -195,6 +196,46 @@ impl Deriver {
         Ok(())
     }
 
+    /// A monorepo service's `paths` (SPEC §7): its walked change sets keep the commits
+    /// that touch a file under one of them, and those whose files no source listed
+    /// (the git import and the backfill do not). An explicit `commits` list is the
+    /// sender's word and stays whole.
+    fn keep_paths(
+        &self,
+        conn: &Connection,
+        service: &str,
+        inputs: &[DeploymentInput],
+        facts: &mut [DeploymentFacts],
+    ) -> Result<(), QueryError> {
+        let Some(prefixes) = self
+            .settings
+            .services
+            .get(service)
+            .map(|s| &s.paths)
+            .filter(|p| !p.is_empty())
+        else {
+            return Ok(());
+        };
+        let mut files_by_repo: HashMap<&str, HashMap<String, Vec<String>>> = HashMap::new();
+        for (input, fact) in inputs.iter().zip(facts.iter_mut()) {
+            let Some(repo) = input.repo.as_deref().filter(|_| input.commits.is_none()) else {
+                continue;
+            };
+            if !files_by_repo.contains_key(repo) {
+                files_by_repo.insert(repo, load_files(conn, repo)?);
+            }
+            let files = &files_by_repo[repo];
+            let keep = |sha: &str| {
+                files
+                    .get(sha)
+                    .is_none_or(|files| files.iter().any(|f| under_any(f, prefixes)))
+            };
+            fact.change_set.retain(|sha| keep(sha));
+            fact.samples.retain(|(sha, _)| keep(sha));
+        }
+        Ok(())
+    }
+
     /// The service's successful production deployments, in service order.
     fn load_deployments(
         &self,
@@ -233,6 +274,36 @@ impl Deriver {
         }
         Ok(inputs)
     }
+}
+
+/// Whether `file` is one of `prefixes` or lies in a folder one of them names
+/// (`services/checkout` and `services/checkout/` both hold `services/checkout/a.go`,
+/// not `services/checkout-v2/a.go`).
+fn under_any(file: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|prefix| {
+        let folder = prefix.trim_end_matches('/');
+        file == folder
+            || file
+                .strip_prefix(folder)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// The listed files of a repository's commits, by sha (commits without a list are
+/// absent).
+fn load_files(conn: &Connection, repo: &str) -> Result<HashMap<String, Vec<String>>, QueryError> {
+    let mut stmt = conn.prepare(include_str!("../sql/repo_files.sql"))?;
+    let mut rows = stmt.query(params![repo])?;
+    let mut files = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let paths: String = row.get(1)?;
+        let list = paths
+            .split('\u{1f}')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned);
+        files.insert(row.get(0)?, list.collect());
+    }
+    Ok(files)
 }
 
 fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryError> {

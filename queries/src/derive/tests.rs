@@ -264,3 +264,114 @@ fn refresh_of_unknown_services_is_harmless() {
         .unwrap();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn a_monorepo_service_with_paths_counts_only_the_commits_that_touch_them() {
+    use shiplog_ingest::store::Delivery;
+    use shiplog_model::{Change, CommitSha, Event, RepoName, ServiceSettings, parse_timestamp};
+
+    // a ← b (checkout's file) ← c (search's file) ← d (files unknown: kept by both).
+    let commit = |sha: &str, parent: Option<&str>, at: &str, paths: Option<&[&str]>| Change {
+        repo: RepoName::parse("acme/shop").unwrap(),
+        sha: CommitSha::parse(sha).unwrap(),
+        parents: Some(
+            parent
+                .map(|p| CommitSha::parse(p).unwrap())
+                .into_iter()
+                .collect(),
+        ),
+        committed_at: parse_timestamp(at).unwrap(),
+        authored_at: None,
+        author: None,
+        message: None,
+        pr: None,
+        paths: paths.map(|p| p.iter().map(|f| (*f).to_owned()).collect()),
+    };
+    let commits = [
+        commit("a", None, "2026-03-01T09:00:00Z", Some(&["README.md"])),
+        commit(
+            "b",
+            Some("a"),
+            "2026-03-02T09:00:00Z",
+            Some(&["services/checkout/pay.go"]),
+        ),
+        commit(
+            "c",
+            Some("b"),
+            "2026-03-02T10:00:00Z",
+            Some(&["services/search-v2/q.go", "services/search/q.go"]),
+        ),
+        commit("d", Some("c"), "2026-03-02T11:00:00Z", None),
+    ];
+    let mut deliveries: Vec<Delivery> = commits
+        .into_iter()
+        .map(|c| Delivery {
+            source: "test".into(),
+            event_type: "change".into(),
+            delivery_key: format!("change:{}", c.sha.as_str()),
+            received_at: chrono::Utc::now(),
+            headers: None,
+            body: "{}".into(),
+            events: vec![Event::Change(c)],
+            replayed: false,
+        })
+        .collect();
+    for (id, service, sha, at) in [
+        ("k1", "checkout", "a", "2026-03-01T12:00:00Z"),
+        ("k2", "checkout", "d", "2026-03-02T12:00:00Z"),
+        ("s1", "search", "a", "2026-03-01T12:00:00Z"),
+        ("s2", "search", "d", "2026-03-02T12:00:00Z"),
+    ] {
+        let line = deploy(id, service, sha, at);
+        deliveries.push(typed_delivery(
+            "test",
+            parse_event_text(1, &line).unwrap(),
+            chrono::Utc::now(),
+        ));
+    }
+    let mut settings = Settings::default();
+    for (service, folder) in [
+        ("checkout", "services/checkout"),
+        ("search", "services/search/"),
+    ] {
+        settings.services.insert(
+            service.into(),
+            ServiceSettings {
+                repo: Some("acme/shop".into()),
+                paths: vec![folder.into()],
+                ..ServiceSettings::default()
+            },
+        );
+    }
+
+    let mut conn = Store::open_in_memory().unwrap().into_connection();
+    let tx = conn.transaction().unwrap();
+    write_batch(&tx, &deliveries, 1).unwrap();
+    Deriver::new(settings).refresh_all(&tx).unwrap();
+    tx.commit().unwrap();
+
+    // The shas a derived table holds for a deployment (a table name of ours).
+    let shas = |table: &str, deployment: &str| -> Vec<String> {
+        let sql = format!("SELECT sha FROM {table} WHERE deployment_id = ? ORDER BY sha");
+        let mut stmt = conn.prepare(&sql).unwrap();
+        stmt.query_map([deployment], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let members = |deployment| shas("change_set_members", deployment);
+    let samples = |deployment| shas("lead_time_samples", deployment);
+    assert_eq!(members("k2"), ["b", "d"]);
+    assert_eq!(samples("k2"), ["b", "d"]);
+    // `services/search/` holds `services/search/q.go`, not `services/search-v2/q.go`.
+    assert_eq!(members("s2"), ["c", "d"]);
+    assert_eq!(samples("s2"), ["c", "d"]);
+    let size: i32 = conn
+        .query_row(
+            "SELECT change_set_size FROM deploy_facts WHERE deployment_id = 'k2'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(size, 2);
+}

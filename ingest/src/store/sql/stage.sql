@@ -1,12 +1,13 @@
 -- Staging tables of the writer's connection: a batch is appended here, then merged
--- into the keyed tables with one statement per table. Lists travel as text (shas
--- joined by ','; CommitSha refuses commas) because the Appender takes scalars.
+-- into the keyed tables with one statement per table. Lists travel as text: shas
+-- joined by ',' (CommitSha refuses commas), file paths by the unit separator
+-- chr(31) (the push mapping keeps no path with a control character).
 CREATE TEMP TABLE IF NOT EXISTS stage_raw (
     delivery_key VARCHAR, seq BIGINT, source VARCHAR, event_type VARCHAR,
     received_at TIMESTAMP, headers VARCHAR, body VARCHAR);
 CREATE TEMP TABLE IF NOT EXISTS stage_changes (
     repo VARCHAR, sha VARCHAR, parents VARCHAR, committed_at TIMESTAMP,
-    authored_at TIMESTAMP, author VARCHAR, message VARCHAR);
+    authored_at TIMESTAMP, author VARCHAR, message VARCHAR, paths VARCHAR);
 CREATE TEMP TABLE IF NOT EXISTS stage_pull_requests (
     repo VARCHAR, sha VARCHAR, number BIGINT, first_commit_at TIMESTAMP,
     opened_at TIMESTAMP, merged_at TIMESTAMP);
