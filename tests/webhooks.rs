@@ -334,6 +334,65 @@ async fn a_pagerduty_resolution_before_its_trigger_still_gives_the_restore_time(
     app.stop().await;
 }
 
+#[tokio::test]
+async fn gitlab_argocd_and_cdevents_deployments_reach_the_metrics() {
+    let app = spawn_app(|config| {
+        with_secrets(config);
+        config.sources.argocd_token = Some(SecretString::from("argo-token"));
+        config.sources.cdevents_token = Some(SecretString::from("cde-token"));
+        // The fixtures deploy to `staging` (GitLab) and `test123` (CDEvents).
+        config
+            .settings
+            .set_production_environments(["production", "staging", "test123"]);
+    })
+    .await;
+    let gitlab = fixture("gitlab/xanzy-go-gitlab/deployment.json").to_string();
+    let headers = [
+        ("x-gitlab-event", "Deployment Hook"),
+        ("x-gitlab-event-uuid", "gl-deploy-1"),
+        ("x-gitlab-token", GITLAB_TOKEN),
+    ];
+    let (status, answer) = post(&app, "gitlab", &headers, gitlab.as_bytes()).await;
+    assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
+
+    let cdevent = fixture("cdevents/conformance/service_deployed.json").to_string();
+    let bearer = [("authorization", "Bearer cde-token")];
+    let (status, answer) = post(&app, "cdevents", &bearer, cdevent.as_bytes()).await;
+    assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
+
+    // What the shipped template renders from the applications/diff-cache.yaml fixture
+    // (checked field by field in ingest/tests/argocd_fixtures.rs).
+    let argocd = json!({
+        "id": "argo-cd/velero-test@2024-03-05T07:33:03Z#sync-succeeded",
+        "event": "sync-succeeded", "app": "velero-test", "namespace": "argo-cd",
+        "environment": null, "revision": "ea8759964626a583667a2bfd08f334ec2070040a",
+        "phase": "Succeeded", "health": "Healthy", "started_at": "2024-03-05T07:33:03Z",
+        "finished_at": "2024-03-05T07:33:04Z",
+        "repo_url": "https://github.com/foo/manifests-velero.git"
+    })
+    .to_string();
+    let bearer = [("authorization", "Bearer argo-token")];
+    let (status, answer) = post(&app, "argocd", &bearer, argocd.as_bytes()).await;
+    assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
+
+    for (query, service) in [
+        ("from=2021-04-26&to=2021-05-03", "test-deployment-webhooks"),
+        ("from=2023-03-20&to=2023-03-27", "mySubject123"),
+        ("from=2024-03-04&to=2024-03-11", "velero-test"),
+    ] {
+        let m = metrics(&app, &format!("{query}&service={service}")).await;
+        assert_eq!(
+            m["deployment_frequency"]["deployments"], 1,
+            "{service}: {m}"
+        );
+        assert_eq!(
+            m["deployment_frequency"]["deploy_days"], 1,
+            "{service}: {m}"
+        );
+    }
+    app.stop().await;
+}
+
 /// A monorepo deployment that the config cannot place is stored unmapped; after
 /// the config names the service, a replay maps it as if it had just arrived.
 #[tokio::test]
