@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use support::{shiplog, text};
 use tokio::sync::oneshot;
 
 const TOKEN: &str = "test-github-token";
@@ -191,18 +192,6 @@ async fn world() -> World {
         _stop: stop,
         _dir: dir,
     }
-}
-
-fn shiplog() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
-        command.env_remove(name);
-    }
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 impl World {

@@ -4,28 +4,9 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-use support::{FROM, INGEST_TOKEN, TO, reference, spawn_app};
-
-fn shiplog() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
-        command.env_remove(name);
-    }
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    shiplog()
-        .args(args)
-        .output()
-        .expect("the shiplog binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{FROM, INGEST_TOKEN, TO, reference, run, shiplog, spawn_app, text};
 
 /// `shiplog metrics` over 2026-03-01..08 of the file at `db`.
 fn first_week_of_march(db: &std::path::Path) -> serde_json::Value {

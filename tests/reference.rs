@@ -5,23 +5,12 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::Value;
 use shiplog_queries::{Filter, metrics, weekly};
 use support::{
-    FROM, TO, csv_differences, json_differences, reference, reference_text, shuffled, spawn_app,
-    test_config,
+    FROM, TO, csv_differences, json_differences, reference, reference_text, run, shuffled,
+    spawn_app, test_config,
 };
-
-fn shiplog(args: &[&str]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    command.args(args);
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
-        command.env_remove(name);
-    }
-    command.output().expect("the shiplog binary runs")
-}
 
 fn assert_no_differences(what: &str, differences: Vec<String>) {
     assert!(
@@ -37,7 +26,7 @@ fn cli_import_matches_the_reference_cell_for_cell() {
     let db = dir.path().join("ref.duckdb");
     let db = db.to_str().unwrap();
     let events = reference("events.ndjson");
-    let import = shiplog(&["import", "--db", db, events.to_str().unwrap()]);
+    let import = run(&["import", "--db", db, events.to_str().unwrap()]);
     assert!(
         import.status.success(),
         "import failed: {}",
@@ -47,7 +36,7 @@ fn cli_import_matches_the_reference_cell_for_cell() {
     assert!(summary.contains("612 event(s) read"), "{summary}");
     assert!(summary.contains("0 bad line(s)"), "{summary}");
 
-    let report = shiplog(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO]);
+    let report = run(&["report", "weekly", "--db", db, "--from", FROM, "--to", TO]);
     assert!(
         report.status.success(),
         "{}",
@@ -68,7 +57,7 @@ fn cli_import_matches_the_reference_cell_for_cell() {
     ] {
         let mut args = vec!["metrics", "--db", db, "--from", FROM, "--to", TO];
         args.extend(extra);
-        let out = shiplog(&args);
+        let out = run(&args);
         assert!(
             out.status.success(),
             "{}",

@@ -5,37 +5,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::{INGEST_TOKEN, spawn_app};
-
-fn shiplog() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
-        command.env_remove(name);
-    }
-    for ci in [
-        "GITHUB_RUN_ID",
-        "CI_JOB_ID",
-        "BUILD_TAG",
-        "CIRCLE_WORKFLOW_JOB_ID",
-        "BUILDKITE_JOB_ID",
-    ] {
-        command.env_remove(ci);
-    }
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    shiplog()
-        .args(args)
-        .output()
-        .expect("the shiplog binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{INGEST_TOKEN, run, shiplog, spawn_app, text};
 
 /// Runs git in `dir` with fixed identities and times, so shas are stable.
 fn git(dir: &Path, args: &[&str], when: &str) {

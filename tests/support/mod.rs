@@ -1,9 +1,11 @@
 //! Shared by the end-to-end tests: starting the real app on a random port with a
-//! fresh database file, the reference data, and cell-by-cell comparison.
+//! fresh database file, running the `shiplog` binary, the reference data, and
+//! cell-by-cell comparison.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use secrecy::SecretString;
 use serde_json::Value;
@@ -14,6 +16,37 @@ use tokio::sync::oneshot;
 pub const INGEST_TOKEN: &str = "test-ingest-token";
 pub const FROM: &str = "2026-01-05";
 pub const TO: &str = "2026-02-16";
+
+/// The `shiplog` binary with none of the runner's `SHIPLOG_*` settings, and none of
+/// the CI run ids that `shiplog notify` would take as a default id.
+pub fn shiplog() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
+        command.env_remove(name);
+    }
+    for ci in [
+        "GITHUB_RUN_ID",
+        "CI_JOB_ID",
+        "BUILD_TAG",
+        "CIRCLE_WORKFLOW_JOB_ID",
+        "BUILDKITE_JOB_ID",
+    ] {
+        command.env_remove(ci);
+    }
+    command
+}
+
+/// Runs the binary with `args` and waits for it.
+pub fn run(args: &[&str]) -> Output {
+    shiplog()
+        .args(args)
+        .output()
+        .expect("the shiplog binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
 
 /// A running app with its own database in a temporary directory.
 pub struct TestApp {
