@@ -108,31 +108,17 @@ impl Staging {
         Ok(staging)
     }
 
-    /// Whether a row with this key may be stored already (always, without the keys).
-    fn may_exist(&self, table: Table, first: &str, second: &str) -> bool {
-        self.known
-            .as_ref()
-            .is_none_or(|known| known.may_exist(table, first, second))
-    }
-
-    fn remember(&mut self, table: Table, first: &str, second: &str) {
-        if let Some(known) = &mut self.known {
-            known.insert(table, first, second);
-        }
-    }
-
-    /// Appends a keyed row to its table when its key is certainly new, else to the
-    /// staging table; returns whether it was new.
-    fn append_keyed(
-        &mut self,
-        route: &mut Route,
-        (table, first, second): (Table, &str, &str),
-        row: impl AppenderParams,
-    ) -> duckdb::Result<bool> {
-        let new = !self.may_exist(table, first, second);
-        route.append(new, row)?;
-        self.remember(table, first, second);
-        Ok(new)
+    /// Whether a row with this key is certainly new (it goes straight to its table;
+    /// never without the stored keys), remembering the key for the rows after it. A
+    /// staged row is stored or found stored by its upsert, so its key is known after
+    /// the batch either way.
+    fn claim(&mut self, table: Table, first: &str, second: &str) -> bool {
+        let Some(known) = &mut self.known else {
+            return false;
+        };
+        let new = !known.may_exist(table, first, second);
+        known.insert(table, first, second);
+        new
     }
 
     /// Writes `deliveries` (in arrival order) with raw-log sequence numbers from
@@ -156,7 +142,7 @@ impl Staging {
                 }
                 let seq = first_seq + candidates;
                 candidates += 1;
-                let certain = !self.may_exist(Table::Raw, &d.delivery_key, "");
+                let certain = self.claim(Table::Raw, &d.delivery_key, "");
                 raw.append(
                     certain,
                     params![
@@ -186,9 +172,6 @@ impl Staging {
             for (index, seq) in staged {
                 new[index] = inserted.contains(&seq);
             }
-        }
-        for (d, _) in deliveries.iter().zip(&new).filter(|(_, n)| **n) {
-            self.remember(Table::Raw, &d.delivery_key, "");
         }
         let merged: Vec<bool> = deliveries
             .iter()
@@ -285,11 +268,11 @@ impl Staging {
             match event {
                 Event::Change(c) => {
                     let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
+                    let new = self.claim(Table::Changes, repo, sha);
                     // Staged lists travel as text (`merge_changes.sql` splits them).
-                    let staged = self.may_exist(Table::Changes, repo, sha);
                     let list = |items: Option<Vec<&str>>, separator: &str| match items {
                         None => Value::Null,
-                        Some(items) if staged => Value::Text(items.join(separator)),
+                        Some(items) if !new => Value::Text(items.join(separator)),
                         Some(items) => Value::List(
                             items
                                 .into_iter()
@@ -309,9 +292,8 @@ impl Staging {
                             .map(|p| p.iter().map(String::as_str).collect()),
                         "\u{1f}",
                     );
-                    self.append_keyed(
-                        &mut changes,
-                        (Table::Changes, repo, sha),
+                    changes.append(
+                        new,
                         params![
                             repo,
                             sha,
@@ -324,9 +306,8 @@ impl Staging {
                         ],
                     )?;
                     if let Some(pr) = &c.pr {
-                        self.append_keyed(
-                            &mut prs,
-                            (Table::PullRequests, repo, sha),
+                        prs.append(
+                            self.claim(Table::PullRequests, repo, sha),
                             params![
                                 repo,
                                 sha,
@@ -340,9 +321,9 @@ impl Staging {
                     touched.repos.insert(repo.to_owned());
                 }
                 Event::Deployment(d) => {
-                    let new = self.append_keyed(
-                        &mut deployments,
-                        (Table::Deployments, d.id.as_str(), ""),
+                    let new = self.claim(Table::Deployments, d.id.as_str(), "");
+                    deployments.append(
+                        new,
                         params![
                             d.id.as_str(),
                             d.service.as_str(),
@@ -392,20 +373,19 @@ impl Staging {
                         &i.title,
                     ];
                     // Staged, it also says whether `opened_at` is only a stand-in.
-                    let staged = self.may_exist(Table::Incidents, id, "");
-                    if staged {
+                    let new = self.claim(Table::Incidents, id, "");
+                    if !new {
                         row.push(&i.opened_at_estimated);
                         estimated_open_times += usize::from(i.opened_at_estimated);
                     }
-                    self.append_keyed(&mut incidents, (Table::Incidents, id, ""), row.as_slice())?;
-                    if !staged {
+                    incidents.append(new, row.as_slice())?;
+                    if new {
                         touched.services.insert(i.service.to_string());
                     }
                 }
                 Event::Build(b) => {
-                    self.append_keyed(
-                        &mut builds,
-                        (Table::Builds, b.id.as_str(), ""),
+                    builds.append(
+                        self.claim(Table::Builds, b.id.as_str(), ""),
                         params![
                             b.id.as_str(),
                             b.repo.as_str(),
