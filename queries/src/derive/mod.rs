@@ -112,9 +112,9 @@ impl Deriver {
             return Ok(());
         }
         set_names(conn, "refresh_services", refresh.iter().map(String::as_str))?;
-        let mut graphs = HashMap::new();
+        let mut repos = Repos::default();
         for service in &refresh {
-            self.derive_service(conn, service, &mut graphs)?;
+            self.derive_service(conn, service, &mut repos)?;
         }
 
         conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
@@ -143,16 +143,16 @@ impl Deriver {
         &self,
         conn: &Connection,
         service: &str,
-        graphs: &mut HashMap<String, Graph>,
+        repos: &mut Repos,
     ) -> Result<(), QueryError> {
         let inputs = self.load_deployments(conn, service)?;
         for repo in inputs.iter().filter_map(|d| d.repo.as_ref()) {
-            if !graphs.contains_key(repo) {
-                graphs.insert(repo.clone(), load_graph(conn, repo)?);
+            if !repos.graphs.contains_key(repo) {
+                repos.graphs.insert(repo.clone(), load_graph(conn, repo)?);
             }
         }
-        let mut facts = derive_sequence(&inputs, graphs);
-        self.keep_paths(conn, service, &inputs, &mut facts)?;
+        let mut facts = derive_sequence(&inputs, &repos.graphs);
+        self.keep_paths(conn, service, &inputs, &mut facts, &mut repos.files)?;
 
         conn.execute(
             "DELETE FROM deploy_facts WHERE service = ?",
@@ -206,6 +206,7 @@ impl Deriver {
         service: &str,
         inputs: &[DeploymentInput],
         facts: &mut [DeploymentFacts],
+        files_by_repo: &mut HashMap<String, HashMap<String, Vec<String>>>,
     ) -> Result<(), QueryError> {
         let Some(prefixes) = self
             .settings
@@ -216,13 +217,12 @@ impl Deriver {
         else {
             return Ok(());
         };
-        let mut files_by_repo: HashMap<&str, HashMap<String, Vec<String>>> = HashMap::new();
         for (input, fact) in inputs.iter().zip(facts.iter_mut()) {
             let Some(repo) = input.repo.as_deref().filter(|_| input.commits.is_none()) else {
                 continue;
             };
             if !files_by_repo.contains_key(repo) {
-                files_by_repo.insert(repo, load_files(conn, repo)?);
+                files_by_repo.insert(repo.to_owned(), load_files(conn, repo)?);
             }
             let files = &files_by_repo[repo];
             let keep = |sha: &str| {
@@ -274,6 +274,14 @@ impl Deriver {
         }
         Ok(inputs)
     }
+}
+
+/// What one refresh reads of each repository, once for all the services deploying it.
+#[derive(Debug, Default)]
+struct Repos {
+    graphs: HashMap<String, Graph>,
+    /// The listed files of its commits, read only for services with `paths`.
+    files: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 /// Whether `file` is one of `prefixes` or lies in a folder one of them names
