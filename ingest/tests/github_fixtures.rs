@@ -226,14 +226,7 @@ fn cases() -> Vec<Case> {
         mapped(
             "octokit-webhooks/push/with-new-branch.payload.json",
             "push",
-            vec![pushed(
-                "Codertocat/Hello-World",
-                "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
-                "2019-05-15T15:19:25Z",
-                "Codertocat",
-                "Initial commit",
-                &["README.md"],
-            )],
+            vec![hello_world_initial_commit()],
         ),
         skipped(
             "octokit-webhooks/push/with-organization.payload.json",
@@ -389,6 +382,18 @@ fn octo_repo_build(status: &str) -> Event {
     })
 }
 
+/// The one commit of the with-new-branch push (its head_commit).
+fn hello_world_initial_commit() -> Event {
+    pushed(
+        "Codertocat/Hello-World",
+        "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+        "2019-05-15T15:19:25Z",
+        "Codertocat",
+        "Initial commit",
+        &["README.md"],
+    )
+}
+
 /// Five commits in list order, their offsets (-04:00, -08:00, -05:00) converted.
 fn reallyfastci_push() -> Vec<Event> {
     let repo_name = "ailisp/gcbapp-buildconfig-example";
@@ -528,17 +533,7 @@ fn a_branch_push_lists_head_commit_when_commits_lack_it() {
         v["commits"] = json!([]);
     });
     let mapping = github("push", &body, &Routing::default());
-    assert_eq!(
-        mapping.events,
-        vec![pushed(
-            "Codertocat/Hello-World",
-            "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
-            "2019-05-15T15:19:25Z",
-            "Codertocat",
-            "Initial commit",
-            &["README.md"],
-        )]
-    );
+    assert_eq!(mapping.events, vec![hello_world_initial_commit()]);
 }
 
 #[test]

@@ -197,13 +197,7 @@ fn a_merge_event_without_merged_at_is_merged_at_its_updated_at() {
     assert_eq!(mapping.skipped, None);
     assert_eq!(
         mapping.events,
-        vec![merge_commit(
-            "gitlabhq/gitlab-test",
-            "ac3ca1559bc39abf963586372eff7f8fdded646e",
-            1,
-            "2013-12-03T17:23:34Z",
-            "2013-12-03T17:23:34Z",
-        )]
+        vec![gitlab_test_merge_commit("2013-12-03T17:23:34Z")]
     );
 }
 
@@ -217,13 +211,7 @@ fn merged_at_wins_over_updated_at() {
     let mapping = gitlab("Merge Request Hook", &body, &Routing::default());
     assert_eq!(
         mapping.events,
-        vec![merge_commit(
-            "gitlabhq/gitlab-test",
-            "ac3ca1559bc39abf963586372eff7f8fdded646e",
-            1,
-            "2013-12-03T17:23:34Z",
-            "2013-12-04T08:30:00Z",
-        )]
+        vec![gitlab_test_merge_commit("2013-12-04T08:30:00Z")]
     );
 }
 
@@ -370,6 +358,17 @@ fn a_deployment_whose_commit_url_names_no_full_sha_is_refused() {
     });
     let error = try_gitlab(Some("Deployment Hook"), &body, &Routing::default()).unwrap_err();
     assert!(error.0.contains("short_sha"), "{error}");
+}
+
+/// The merge commit the merged merge_request.json fixture maps to (opened 17:23:34).
+fn gitlab_test_merge_commit(merged_at: &str) -> Event {
+    merge_commit(
+        "gitlabhq/gitlab-test",
+        "ac3ca1559bc39abf963586372eff7f8fdded646e",
+        1,
+        "2013-12-03T17:23:34Z",
+        merged_at,
+    )
 }
 
 fn gitlab_test_incident(resolved_at: Option<&str>) -> Event {
