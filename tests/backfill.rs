@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use support::{shiplog, text};
+use support::{output_beside_server, shiplog, text};
 use tokio::sync::oneshot;
 
 const TOKEN: &str = "test-github-token";
@@ -199,9 +199,7 @@ impl World {
     async fn run(&self, args: Vec<String>) -> Output {
         let mut command = shiplog();
         command.arg("--config").arg(&self.config).args(args);
-        tokio::task::spawn_blocking(move || command.output().expect("the shiplog binary runs"))
-            .await
-            .unwrap()
+        output_beside_server(command).await
     }
 
     async fn backfill(&self, extra: &[&str]) -> Output {

@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{INGEST_TOKEN, run, shiplog, spawn_app, text};
+use support::{INGEST_TOKEN, output_beside_server, run, shiplog, spawn_app, text};
 
 /// Runs git in `dir` with fixed identities and times, so shas are stable.
 fn git(dir: &Path, args: &[&str], when: &str) {
@@ -109,32 +109,26 @@ fn git_import_reads_a_clone_and_then_only_its_new_commits() {
 #[tokio::test]
 async fn notify_posts_a_deployment_and_an_incident_to_a_running_server() {
     let app = spawn_app(|_| {}).await;
-    let base = app.base.clone();
-    let deploy = tokio::task::spawn_blocking(move || {
-        shiplog()
-            .args([
-                "notify",
-                "deployment",
-                "--server",
-                &base,
-                "--token",
-                INGEST_TOKEN,
-                "--service",
-                "checkout",
-                "--sha",
-                "9f2c",
-                "--environment",
-                "production",
-                "--finished-at",
-                "2026-03-02T11:00:00Z",
-                "--id",
-                "ci-1",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut command = shiplog();
+    command.args([
+        "notify",
+        "deployment",
+        "--server",
+        &app.base,
+        "--token",
+        INGEST_TOKEN,
+        "--service",
+        "checkout",
+        "--sha",
+        "9f2c",
+        "--environment",
+        "production",
+        "--finished-at",
+        "2026-03-02T11:00:00Z",
+        "--id",
+        "ci-1",
+    ]);
+    let deploy = output_beside_server(command).await;
     assert!(deploy.status.success(), "{}", text(&deploy.stderr));
     assert!(
         text(&deploy.stderr).starts_with("202"),
@@ -142,28 +136,23 @@ async fn notify_posts_a_deployment_and_an_incident_to_a_running_server() {
         text(&deploy.stderr)
     );
 
-    let base = app.base.clone();
-    let incident = tokio::task::spawn_blocking(move || {
-        shiplog()
-            .env("SHIPLOG_URL", &base)
-            .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
-            .args([
-                "notify",
-                "incident",
-                "--id",
-                "INC-1",
-                "--service",
-                "checkout",
-                "--opened-at",
-                "2026-03-02T12:00:00Z",
-                "--resolved-at",
-                "2026-03-02T13:30:00Z",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut command = shiplog();
+    command
+        .env("SHIPLOG_URL", &app.base)
+        .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
+        .args([
+            "notify",
+            "incident",
+            "--id",
+            "INC-1",
+            "--service",
+            "checkout",
+            "--opened-at",
+            "2026-03-02T12:00:00Z",
+            "--resolved-at",
+            "2026-03-02T13:30:00Z",
+        ]);
+    let incident = output_beside_server(command).await;
     assert!(incident.status.success(), "{}", text(&incident.stderr));
 
     let (_, body) = app
@@ -174,26 +163,20 @@ async fn notify_posts_a_deployment_and_an_incident_to_a_running_server() {
     assert_eq!(m["change_failure_rate"]["failed"], 1, "{m}");
     assert_eq!(m["time_to_restore"]["median_hours"], 1.5, "{m}");
 
-    let base = app.base.clone();
-    let refused = tokio::task::spawn_blocking(move || {
-        shiplog()
-            .args([
-                "notify",
-                "deployment",
-                "--server",
-                &base,
-                "--token",
-                "wrong",
-                "--service",
-                "s",
-                "--sha",
-                "a",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut command = shiplog();
+    command.args([
+        "notify",
+        "deployment",
+        "--server",
+        &app.base,
+        "--token",
+        "wrong",
+        "--service",
+        "s",
+        "--sha",
+        "a",
+    ]);
+    let refused = output_beside_server(command).await;
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         text(&refused.stderr).contains("401"),

@@ -44,6 +44,14 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the shiplog binary runs")
 }
 
+/// Runs `command` on a blocking thread, so that a server on this test's runtime
+/// keeps answering it.
+pub async fn output_beside_server(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the shiplog binary runs"))
+        .await
+        .unwrap()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
