@@ -434,6 +434,13 @@ async fn replay_maps_stored_deliveries_with_the_fixed_config() {
             .contains("checkout, search"),
         "{answer}"
     );
+    // Data health lists it with the reason (received now: the default 90 days).
+    let (status, csv) = app
+        .get_text("/data-health/unmapped-deliveries?format=csv")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("checkout, search"), "{csv}");
     app.stop().await;
 
     // The deployment's payload names no service; GitHub's task does not either, so
@@ -462,6 +469,11 @@ async fn replay_maps_stored_deliveries_with_the_fixed_config() {
     assert_eq!(summary["events"], 1, "{summary}");
     let m = metrics(&app, "from=2026-03-02&to=2026-03-03&service=checkout").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    // The replay that mapped it cleared the reason.
+    let (_, csv) = app
+        .get_text("/data-health/unmapped-deliveries?format=csv")
+        .await;
+    assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
 
     let refused = app
         .client

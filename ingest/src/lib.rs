@@ -37,6 +37,7 @@ pub fn typed_delivery(source: &str, parsed: ParsedEvent, received_at: Timestamp)
         headers: None,
         body: parsed.raw,
         events: vec![parsed.event],
+        unmapped: None,
         replayed: false,
     }
 }
@@ -51,6 +52,7 @@ pub fn webhook_delivery(
     received_at: Timestamp,
 ) -> Delivery {
     use sha2::{Digest, Sha256};
+    let unmapped = unmapped_reason(source, &mapping);
     let id = mapping
         .delivery_id
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes()))));
@@ -62,6 +64,29 @@ pub fn webhook_delivery(
         headers: Some(serde_json::to_string(headers).expect("a string map serializes")),
         body,
         events: mapping.events,
+        unmapped,
         replayed: false,
     }
+}
+
+/// Why a webhook delivery is stored unmapped (the raw log's `unmapped`): the
+/// adapter's reason when it mapped to no event at all. A delivery that brought events
+/// is mapped, even when the adapter skipped part of it (a deploy workflow's build
+/// without its deployment). A sender's test delivery, GitHub's `ping` or PagerDuty's
+/// `pagey.ping`, brings nothing by design, so it is not listed as something to fix;
+/// every other reason is (an event type Shiplog does not use says which to turn off
+/// in the hook).
+pub(crate) fn unmapped_reason(
+    source: sources::Source,
+    mapping: &sources::Mapping,
+) -> Option<String> {
+    use sources::Source;
+    let test_delivery = matches!(
+        (source, mapping.event_type.as_str()),
+        (Source::Github, "ping") | (Source::Pagerduty, "pagey.ping")
+    );
+    if !mapping.events.is_empty() || test_delivery {
+        return None;
+    }
+    mapping.skipped.clone()
 }

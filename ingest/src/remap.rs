@@ -10,6 +10,7 @@ use crate::sources::generic::parse_event_text;
 use crate::sources::{Incoming, Routing, Source, map};
 use crate::store::Delivery;
 use crate::store::raw_log::RawDelivery;
+use crate::unmapped_reason;
 
 /// The sources Shiplog writes raw-log rows for itself, with no webhook adapter:
 /// typed events (SPEC §2) posted to the API, imported from NDJSON or read from a git
@@ -20,13 +21,19 @@ pub const TYPED_SOURCES: [&str; 4] = ["api", "import", "git", BACKFILL_SOURCE];
 /// Maps `raw` with the current adapters and `routing`, as a delivery to merge again.
 /// The error says why this one delivery cannot be mapped now; a replay reports it
 /// and goes on.
+///
+/// A webhook delivery carries why it maps to nothing now (`unmapped`), so that the
+/// writer clears the raw log's reason once a fixed config maps it, or records the
+/// new reason if it still does not.
 pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
-    let events = if raw.source == BACKFILL_SOURCE {
-        map_body(&raw.body, routing)
+    let (events, unmapped) = if raw.source == BACKFILL_SOURCE {
+        let events = map_body(&raw.body, routing)
             .map_err(|e| e.to_string())?
-            .events
+            .events;
+        (events, None)
     } else if TYPED_SOURCES.contains(&raw.source.as_str()) {
-        vec![parse_event_text(1, &raw.body).map_err(|e| e.error)?.event]
+        let event = parse_event_text(1, &raw.body).map_err(|e| e.error)?.event;
+        (vec![event], None)
     } else {
         let source = Source::parse(&raw.source)
             .ok_or_else(|| format!("no adapter for source {:?}", raw.source))?;
@@ -39,9 +46,9 @@ pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
             headers: &headers,
             body: raw.body.as_bytes(),
         };
-        map(source, &incoming, routing)
-            .map_err(|e| e.to_string())?
-            .events
+        let mapping = map(source, &incoming, routing).map_err(|e| e.to_string())?;
+        let unmapped = unmapped_reason(source, &mapping);
+        (mapping.events, unmapped)
     };
     Ok(Delivery {
         source: raw.source.clone(),
@@ -51,6 +58,7 @@ pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
         headers: raw.headers.clone(),
         body: raw.body.clone(),
         events,
+        unmapped,
         replayed: true,
     })
 }

@@ -329,6 +329,7 @@ fn incident_report(opened_at: &str, estimated: bool, resolved_at: Option<&str>) 
         headers: None,
         body: "{}".into(),
         events: vec![shiplog_model::Event::Incident(incident)],
+        unmapped: None,
         replayed: false,
     }
 }

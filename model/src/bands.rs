@@ -64,6 +64,27 @@ impl FromStr for BandsVersion {
     }
 }
 
+/// The four banded figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Banded {
+    /// Higher is better: a level needs at least its threshold.
+    DeploysPerDay,
+    /// The others: lower is better.
+    LeadTimeHours,
+    ChangeFailureRate,
+    /// Failed deployment recovery time and time to restore alike.
+    RecoveryHours,
+}
+
+/// The value range one level covers, for drawing bands behind a chart: `low` to
+/// `high`, either end open to infinity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandRange {
+    pub level: Level,
+    pub low: f64,
+    pub high: f64,
+}
+
 /// Thresholds for elite, high and medium; anything else is low.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Thresholds([f64; 3]);
@@ -109,6 +130,66 @@ impl BandTable {
     /// For failed deployment recovery time and time to restore alike.
     pub fn recovery(&self, median_hours: f64) -> Level {
         level_where(self.recovery_hours, |t| median_hours < t)
+    }
+
+    /// The level of `value` for the figure `which`.
+    pub fn level(&self, which: Banded, value: f64) -> Level {
+        match which {
+            Banded::DeploysPerDay => self.deploys_per_day(value),
+            Banded::LeadTimeHours => self.lead_time(value),
+            Banded::ChangeFailureRate => self.change_failure_rate(value),
+            Banded::RecoveryHours => self.recovery(value),
+        }
+    }
+
+    /// The value range each level covers, best level first; a level no value can
+    /// reach (the 2024 table's medium change failure rate) is left out. Levels are
+    /// tried elite, high, medium in turn, so each range starts where the ranges
+    /// before it end.
+    pub fn ranges(&self, which: Banded) -> Vec<BandRange> {
+        let (thresholds, higher_is_better) = match which {
+            Banded::DeploysPerDay => (self.deploys_per_day, true),
+            Banded::LeadTimeHours => (self.lead_time_hours, false),
+            Banded::ChangeFailureRate => (self.change_failure_rate, false),
+            Banded::RecoveryHours => (self.recovery_hours, false),
+        };
+        let mut ranges = Vec::new();
+        if higher_is_better {
+            let mut high = f64::INFINITY;
+            for (level, t) in LEVELS.into_iter().zip(thresholds.0) {
+                if t < high {
+                    ranges.push(BandRange {
+                        level,
+                        low: t,
+                        high,
+                    });
+                    high = t;
+                }
+            }
+            ranges.push(BandRange {
+                level: Level::Low,
+                low: 0.0,
+                high,
+            });
+        } else {
+            let mut low = 0.0;
+            for (level, t) in LEVELS.into_iter().zip(thresholds.0) {
+                if t > low {
+                    ranges.push(BandRange {
+                        level,
+                        low,
+                        high: t,
+                    });
+                    low = t;
+                }
+            }
+            ranges.push(BandRange {
+                level: Level::Low,
+                low,
+                high: f64::INFINITY,
+            });
+        }
+        ranges
     }
 }
 
@@ -156,6 +237,45 @@ fn parse_table(csv: &str, version: &str) -> Result<BandTable, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_cover_each_reachable_level_and_agree_with_the_levels() {
+        let t = BandTable::of(BandsVersion::V2023);
+        let ranges = t.ranges(Banded::LeadTimeHours);
+        let spans: Vec<(Level, f64, f64)> =
+            ranges.iter().map(|r| (r.level, r.low, r.high)).collect();
+        assert_eq!(
+            spans,
+            vec![
+                (Level::Elite, 0.0, 24.0),
+                (Level::High, 24.0, 168.0),
+                (Level::Medium, 168.0, 720.0),
+                (Level::Low, 720.0, f64::INFINITY),
+            ]
+        );
+        let df = t.ranges(Banded::DeploysPerDay);
+        assert_eq!(
+            (df[0].level, df[0].low, df[0].high),
+            (Level::Elite, 1.0, f64::INFINITY)
+        );
+        assert_eq!(
+            (df[3].level, df[3].low, df[3].high),
+            (Level::Low, 0.0, 1.0 / 30.0)
+        );
+        // 2024's medium change failure rate (10 %) lies inside high (20 %): unreachable.
+        let cfr = BandTable::of(BandsVersion::V2024).ranges(Banded::ChangeFailureRate);
+        let levels: Vec<Level> = cfr.iter().map(|r| r.level).collect();
+        assert_eq!(levels, vec![Level::Elite, Level::High, Level::Low]);
+        let v24 = BandTable::of(BandsVersion::V2024);
+        for value in [0.03, 0.12, 0.5] {
+            let level = v24.level(Banded::ChangeFailureRate, value);
+            assert!(
+                cfr.iter()
+                    .any(|r| r.level == level && value > r.low - 1e-12 && value <= r.high),
+                "{value} is {level} but no range of that level holds it"
+            );
+        }
+    }
 
     #[test]
     fn every_version_parses() {

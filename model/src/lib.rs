@@ -19,7 +19,7 @@ pub mod names;
 pub mod settings;
 pub mod time;
 
-pub use bands::{BandTable, BandsVersion, Level};
+pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
 pub use event::{Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest};
 pub use names::{CommitSha, EventId, NameError, RepoName, ServiceName};
 pub use settings::{ServiceSettings, Settings};

@@ -5,7 +5,7 @@
 //! derived table: nothing else depends on them, and the main branches are a setting, so
 //! a derived table would have to be recomputed whenever that setting changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use duckdb::{Connection, params};
 use shiplog_model::{Period, Settings};
@@ -71,11 +71,22 @@ pub fn repos_of(
     settings: &Settings,
     services: &[String],
 ) -> Result<BTreeSet<String>, QueryError> {
+    Ok(repos_by_service(conn, settings, services)?
+        .into_values()
+        .flatten()
+        .collect())
+}
+
+/// [`repos_of`] for each service apart, in one query.
+pub fn repos_by_service(
+    conn: &Connection,
+    settings: &Settings,
+    services: &[String],
+) -> Result<BTreeMap<String, BTreeSet<String>>, QueryError> {
     set_names(conn, "scope", services.iter().map(String::as_str))?;
-    let mut repos: BTreeSet<String> = services
+    let mut repos: BTreeMap<String, BTreeSet<String>> = services
         .iter()
-        .filter_map(|s| settings.repo_of(s))
-        .map(str::to_owned)
+        .filter_map(|s| Some((s.clone(), BTreeSet::from([settings.repo_of(s)?.to_owned()]))))
         .collect();
     let mut stmt = conn.prepare(include_str!("sql/build_health_repos.sql"))?;
     let rows = stmt.query_map([], |row| {
@@ -90,9 +101,24 @@ pub fn repos_of(
         let resolved = repo
             .or_else(|| settings.repo_of(&service).map(str::to_owned))
             .or(sha_repo);
-        repos.extend(resolved);
+        if let Some(resolved) = resolved {
+            repos.entry(service).or_default().insert(resolved);
+        }
     }
     Ok(repos)
+}
+
+/// Builds and failed builds per repository finishing in `period`.
+pub fn builds_per_repo(
+    conn: &Connection,
+    period: Period,
+) -> Result<BTreeMap<String, (i64, i64)>, QueryError> {
+    let mut stmt = conn.prepare(include_str!("sql/builds_per_repo.sql"))?;
+    let rows = stmt.query_map(
+        params![midnight(period.from()), midnight(period.to())],
+        |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The build-health figures of `period` over the builds `scope` selects.

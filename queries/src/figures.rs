@@ -1,8 +1,9 @@
 //! The figures of SPEC §4 per bucket of days and service, from `sql/figures.sql`.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Days, NaiveDate, NaiveTime};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
+use shiplog_model::Period;
 
 use crate::QueryError;
 use crate::temp::set_names;
@@ -28,6 +29,26 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// A bucket with nothing in it.
+    pub fn empty(bucket: NaiveDate) -> Figures {
+        Figures {
+            bucket,
+            service: None,
+            deployments: 0,
+            deploy_days: 0,
+            lead_time_samples: 0,
+            lead_time_median_hours: None,
+            lead_time_p90_hours: None,
+            failed: 0,
+            recovered: 0,
+            recovery_median_hours: None,
+            incidents: 0,
+            resolved: 0,
+            restore_median_hours: None,
+            rework: 0,
+        }
+    }
+
     /// Failed ÷ deployments; undefined without deployments.
     pub fn change_failure_rate(&self) -> Option<f64> {
         (self.deployments > 0).then(|| self.failed as f64 / self.deployments as f64)
@@ -46,19 +67,56 @@ pub(crate) fn midnight(date: NaiveDate) -> Value {
     )
 }
 
-/// Figures for `services`, in buckets of `days` days starting at `first`, one every
-/// `days` days while the start is before `end`. Rows come per bucket: each service
-/// in code-point order, then the bucket's total.
+/// A bucket of whole UTC days, `[start, stop)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bucket {
+    pub start: NaiveDate,
+    pub stop: NaiveDate,
+}
+
+impl Bucket {
+    /// The whole period as one bucket.
+    pub fn whole(period: Period) -> Bucket {
+        Bucket {
+            start: period.from(),
+            stop: period.to(),
+        }
+    }
+
+    /// The seven days from `monday`.
+    pub fn week(monday: NaiveDate) -> Bucket {
+        Bucket {
+            start: monday,
+            stop: monday + Days::new(7),
+        }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.stop - self.start).num_days()
+    }
+}
+
+/// Whether the rows break down by service or give only each bucket's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    PerService,
+    TotalOnly,
+}
+
+/// Figures for `services` in each of `buckets`. Rows come per bucket in bucket
+/// order: each service in code-point order (with [`Breakdown::PerService`]), then the
+/// bucket's total.
 pub fn figures(
     conn: &Connection,
     services: &[String],
-    first: NaiveDate,
-    end: NaiveDate,
-    days: i64,
+    buckets: &[Bucket],
+    breakdown: Breakdown,
 ) -> Result<Vec<Figures>, QueryError> {
     set_names(conn, "scope", services.iter().map(String::as_str))?;
+    set_buckets(conn, buckets)?;
+    let per_service = breakdown == Breakdown::PerService;
     let mut stmt = conn.prepare(include_str!("sql/figures.sql"))?;
-    let rows = stmt.query_map(params![midnight(first), midnight(end), days], |row| {
+    let rows = stmt.query_map(params![per_service], |row| {
         let bucket: String = row.get(0)?;
         Ok(Figures {
             bucket: NaiveDate::parse_from_str(&bucket, "%Y-%m-%d")
@@ -88,4 +146,19 @@ pub fn figures(
         ))
     });
     Ok(figures)
+}
+
+/// Replaces the connection's temp table `figure_buckets` with `buckets`, numbered
+/// from 0 in order (`i`), so that queries may also group by position when two
+/// buckets start on the same day.
+pub(crate) fn set_buckets(conn: &Connection, buckets: &[Bucket]) -> duckdb::Result<()> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE figure_buckets (i INTEGER, start TIMESTAMP, stop TIMESTAMP)",
+    )?;
+    let mut appender = conn.appender_to_catalog_and_db("figure_buckets", "temp", "main")?;
+    for (i, bucket) in buckets.iter().enumerate() {
+        let i = i32::try_from(i).expect("a page draws far fewer buckets than i32::MAX");
+        appender.append_row(params![i, midnight(bucket.start), midnight(bucket.stop)])?;
+    }
+    appender.flush()
 }

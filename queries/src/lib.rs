@@ -12,17 +12,20 @@
 //! - [`metrics`]: the metrics JSON for a period, with performance levels and build
 //!   health.
 //! - [`weekly`]: the weekly report as rows, CSV and Parquet.
+//! - [`dashboard`]: what each dashboard page shows, as typed page data.
 //!
 //! SQL lives in `sql/*.sql`, each file opening with the definition it implements, and
 //! runs as prepared statements. Time is passed in; nothing here reads the clock.
 
 pub mod build_health;
+pub mod dashboard;
 pub mod derive;
 pub mod figures;
 pub mod metrics;
 pub mod scope;
 pub mod weekly;
 
+mod csv;
 mod temp;
 
 pub use build_health::{BuildFigures, BuildScope, build_figures};

@@ -7,7 +7,7 @@ use shiplog_model::{BandTable, Level, Period, Settings};
 
 use crate::QueryError;
 use crate::build_health::{BuildFigures, BuildScope, build_figures};
-use crate::figures::{Figures, figures};
+use crate::figures::{Breakdown, Bucket, Figures, figures};
 use crate::scope::{Filter, select};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,7 +108,12 @@ pub fn metrics(
     filter: &Filter,
 ) -> Result<Metrics, QueryError> {
     let services = select(conn, settings, filter)?;
-    let rows = figures(conn, &services, period.from(), period.to(), period.days())?;
+    let rows = figures(
+        conn,
+        &services,
+        &[Bucket::whole(period)],
+        Breakdown::TotalOnly,
+    )?;
     let total = rows
         .into_iter()
         .find(|f| f.service.is_none())

@@ -10,7 +10,8 @@ use duckdb::{Connection, params};
 use shiplog_model::{Period, Settings};
 
 use crate::QueryError;
-use crate::figures::{Figures, figures};
+use crate::csv::{guard, quote};
+use crate::figures::{Breakdown, Bucket, Figures, figures};
 use crate::scope::{Filter, select};
 
 /// The summary row's service name; `ServiceName` refuses it for real services.
@@ -35,11 +36,12 @@ pub fn weekly_report(
     period: Period,
     filter: &Filter,
 ) -> Result<Vec<WeeklyRow>, QueryError> {
-    let Some(&first) = period.week_starts().first() else {
+    let weeks: Vec<Bucket> = period.week_starts().into_iter().map(Bucket::week).collect();
+    if weeks.is_empty() {
         return Ok(Vec::new());
-    };
+    }
     let services = select(conn, settings, filter)?;
-    Ok(figures(conn, &services, first, period.to(), 7)?
+    Ok(figures(conn, &services, &weeks, Breakdown::PerService)?
         .into_iter()
         .map(|f| WeeklyRow {
             week_start: f.bucket,
@@ -47,23 +49,6 @@ pub fn weekly_report(
             figures: f,
         })
         .collect())
-}
-
-/// A text cell that a spreadsheet would read as a formula gets a leading `'`.
-fn guard(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
-
-/// RFC 4180 quoting, only where needed.
-fn quote(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 /// Fixed decimals from the double's exact value (`format!` rounds correctly); empty

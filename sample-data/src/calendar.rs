@@ -117,12 +117,59 @@ pub(crate) fn rfc3339(t: i64) -> String {
         .to_string()
 }
 
+/// Appends [`rfc3339`]'s text for `t` to `line`, without chrono's formatting machinery
+/// or an allocation: the scale generator writes tens of millions of these. Days to a
+/// civil date by Hinnant's algorithm (`civil_from_days`); years outside 0–9999, which
+/// no window reaches, fall back to [`rfc3339`].
+pub(crate) fn push_rfc3339(line: &mut String, t: i64) {
+    let days = t.div_euclid(DAY);
+    let second_of_day = t.rem_euclid(DAY);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    if !(0..=9_999).contains(&year) {
+        line.push_str(&rfc3339(t));
+        return;
+    }
+    let fields = [
+        (year, 4),
+        (month, 2),
+        (day, 2),
+        (second_of_day / HOUR, 2),
+        (second_of_day % HOUR / MINUTE, 2),
+        (second_of_day % MINUTE, 2),
+    ];
+    let mut text = *b"0000-00-00T00:00:00Z";
+    let mut at = 0;
+    for (value, width) in fields {
+        let mut v = value;
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        at += width + 1;
+    }
+    line.extend(text.iter().map(|&b| char::from(b)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::{
-        DAY, HOUR, Window, add_working, day_start, is_workday, rfc3339, sub_working, weekday,
-        working_between,
+        DAY, HOUR, Window, add_working, day_start, is_workday, push_rfc3339, rfc3339, sub_working,
+        weekday, working_between,
     };
+    use crate::rng::Rng;
     use chrono::NaiveDate;
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -158,5 +205,25 @@ mod tests {
         assert!(!is_workday(saturday) && is_workday(saturday + 2 * DAY));
         assert_eq!(working_between(friday, monday), 2 * HOUR);
         assert_eq!(working_between(monday, friday), 0);
+    }
+
+    #[test]
+    fn push_rfc3339_writes_what_chrono_formats() {
+        let mut rng = Rng::new(11);
+        let leap_day = day_start(date(2024, 2, 29));
+        let edges = [
+            0,
+            -1,
+            leap_day - 1,
+            leap_day,
+            253_402_300_799,
+            253_402_300_800,
+        ];
+        let random = (0..100_000).map(|_| rng.range(-62_167_219_200, 253_402_300_799));
+        for t in edges.into_iter().chain(random) {
+            let mut line = String::new();
+            push_rfc3339(&mut line, t);
+            assert_eq!(line, rfc3339(t), "{t}");
+        }
     }
 }

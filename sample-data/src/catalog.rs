@@ -1,14 +1,37 @@
 //! The fictional company: repositories, services, teams, people and the words their
 //! commits and pages are made of. Data only; the behaviour lives in the simulation.
+//!
+//! The specs borrow their text (`'c`) so that the demo's company can be constants and
+//! the scale generator's (`scale::org`) can be built at run time from its options.
 
 use crate::rng::Rng;
 
+/// A company the simulation runs: what it has, and where its history starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Company<'c> {
+    pub(crate) repos: &'c [RepoSpec<'c>],
+    pub(crate) services: &'c [ServiceSpec<'c>],
+    /// Services that are paged but never deployed.
+    pub(crate) strays: &'c [StraySpec<'c>],
+    /// Whether the repositories have history before the window (the first commit seen
+    /// names a parent that is never posted) or start in it (a root without parents).
+    pub(crate) older_history: bool,
+}
+
+/// The demo's company.
+pub(crate) const DEMO: Company<'static> = Company {
+    repos: REPOS,
+    services: SERVICES,
+    strays: INCIDENT_ONLY,
+    older_history: true,
+};
+
 /// A repository and how its team works in it.
 #[derive(Debug)]
-pub(crate) struct RepoSpec {
-    pub(crate) name: &'static str,
-    /// Whose people commit here.
-    pub(crate) team: &'static str,
+pub(crate) struct RepoSpec<'c> {
+    pub(crate) name: &'c str,
+    /// The people of the team that works here.
+    pub(crate) authors: &'c [&'c str],
     /// Pull requests merged on a working day, on average.
     pub(crate) merges_per_day: f64,
     /// Share of pull requests squash-merged (the rest get a two-parent merge commit).
@@ -17,8 +40,10 @@ pub(crate) struct RepoSpec {
     pub(crate) chores_per_day: f64,
     /// Median CI run, in minutes.
     pub(crate) build_minutes: f64,
+    /// Whether CI also runs on feature branches, not only on `main`.
+    pub(crate) branch_builds: bool,
     /// What the code is about; titles and branch names are made from these.
-    pub(crate) areas: &'static [&'static str],
+    pub(crate) areas: &'c [&'c str],
 }
 
 /// How a service is deployed.
@@ -41,10 +66,10 @@ pub(crate) enum Cadence {
 
 /// A deployable service.
 #[derive(Debug)]
-pub(crate) struct ServiceSpec {
-    pub(crate) name: &'static str,
-    pub(crate) team: &'static str,
-    /// Index into [`REPOS`].
+pub(crate) struct ServiceSpec<'c> {
+    pub(crate) name: &'c str,
+    pub(crate) team: &'c str,
+    /// Index into its company's repositories.
     pub(crate) repo: usize,
     pub(crate) deployer: Deployer,
     pub(crate) cadence: Cadence,
@@ -58,26 +83,27 @@ pub(crate) struct ServiceSpec {
     pub(crate) failed_attempt_share: f64,
     /// Share of production deployments that cause a page.
     pub(crate) incident_share: f64,
-    pub(crate) incident_titles: &'static [&'static str],
+    pub(crate) incident_titles: &'c [&'c str],
 }
 
 /// A service that is paged but never deployed through Shiplog (a legacy system run by
 /// hand); its incidents can only stay unattributed (SPEC §3 rule 4d).
 #[derive(Debug)]
-pub(crate) struct StraySpec {
-    pub(crate) name: &'static str,
+pub(crate) struct StraySpec<'c> {
+    pub(crate) name: &'c str,
     pub(crate) per_week: f64,
-    pub(crate) incident_titles: &'static [&'static str],
+    pub(crate) incident_titles: &'c [&'c str],
 }
 
-pub(crate) const REPOS: &[RepoSpec] = &[
+pub(crate) const REPOS: &[RepoSpec<'static>] = &[
     RepoSpec {
         name: "acme/checkout",
-        team: "payments",
+        authors: PAYMENTS_PEOPLE,
         merges_per_day: 2.0,
         squash_share: 0.3,
         chores_per_day: 0.1,
         build_minutes: 9.0,
+        branch_builds: true,
         areas: &[
             "cart totals",
             "payment capture",
@@ -89,11 +115,12 @@ pub(crate) const REPOS: &[RepoSpec] = &[
     },
     RepoSpec {
         name: "acme/payments",
-        team: "payments",
+        authors: PAYMENTS_PEOPLE,
         merges_per_day: 1.2,
         squash_share: 0.6,
         chores_per_day: 0.08,
         build_minutes: 14.0,
+        branch_builds: true,
         areas: &[
             "card tokenization",
             "refund flow",
@@ -106,11 +133,12 @@ pub(crate) const REPOS: &[RepoSpec] = &[
     // A monorepo: storefront-web and storefront-api both ship from it.
     RepoSpec {
         name: "acme/storefront",
-        team: "web",
+        authors: WEB_PEOPLE,
         merges_per_day: 4.0,
         squash_share: 0.8,
         chores_per_day: 0.15,
         build_minutes: 12.0,
+        branch_builds: true,
         areas: &[
             "product page",
             "search box",
@@ -123,11 +151,12 @@ pub(crate) const REPOS: &[RepoSpec] = &[
     },
     RepoSpec {
         name: "acme/search",
-        team: "discovery",
+        authors: DISCOVERY_PEOPLE,
         merges_per_day: 0.8,
         squash_share: 0.5,
         chores_per_day: 0.05,
         build_minutes: 22.0,
+        branch_builds: true,
         areas: &[
             "ranking weights",
             "synonym list",
@@ -138,7 +167,7 @@ pub(crate) const REPOS: &[RepoSpec] = &[
     },
 ];
 
-pub(crate) const SERVICES: &[ServiceSpec] = &[
+pub(crate) const SERVICES: &[ServiceSpec<'static>] = &[
     ServiceSpec {
         name: "checkout",
         team: "payments",
@@ -231,7 +260,7 @@ pub(crate) const SERVICES: &[ServiceSpec] = &[
     },
 ];
 
-pub(crate) const INCIDENT_ONLY: &[StraySpec] = &[StraySpec {
+pub(crate) const INCIDENT_ONLY: &[StraySpec<'static>] = &[StraySpec {
     name: "legacy-billing",
     per_week: 0.6,
     incident_titles: &[
@@ -280,29 +309,27 @@ pub(crate) const CHORES: &[&str] = &[
     "update CI cache key",
 ];
 
-pub(crate) fn authors(team: &str) -> &'static [&'static str] {
-    match team {
-        "payments" => &[
-            "lena.fischer",
-            "omar.haddad",
-            "priya.nair",
-            "tomas.novak",
-            "grace.kim",
-        ],
-        "web" => &[
-            "emil.berg",
-            "hana.sato",
-            "jade.lee",
-            "marco.rossi",
-            "aisha.bello",
-            "noah.schmidt",
-        ],
-        _ => &["ines.duarte", "yuki.tanaka", "samir.khan"],
-    }
-}
+const PAYMENTS_PEOPLE: &[&str] = &[
+    "lena.fischer",
+    "omar.haddad",
+    "priya.nair",
+    "tomas.novak",
+    "grace.kim",
+];
+
+const WEB_PEOPLE: &[&str] = &[
+    "emil.berg",
+    "hana.sato",
+    "jade.lee",
+    "marco.rossi",
+    "aisha.bello",
+    "noah.schmidt",
+];
+
+const DISCOVERY_PEOPLE: &[&str] = &["ines.duarte", "yuki.tanaka", "samir.khan"];
 
 /// A pull request title such as "add retries to payment capture".
-pub(crate) fn title(rng: &mut Rng, repo: &RepoSpec) -> String {
+pub(crate) fn title(rng: &mut Rng, repo: &RepoSpec<'_>) -> String {
     let verb = rng.pick(VERBS);
     let area = rng.pick(repo.areas);
     format!("{verb} {area}")

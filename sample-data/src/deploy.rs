@@ -3,10 +3,11 @@
 //! hotfix → fix-deployment sequence.
 
 use crate::calendar::{self, HOUR, MINUTE};
-use crate::catalog::{self, Deployer, ServiceSpec};
-use crate::events::{self, Blame, Deployment};
+use crate::catalog::{Deployer, ServiceSpec};
+use crate::events::{Blame, Deployment};
 use crate::history::{Action, World};
 use crate::rng::Rng;
+use crate::sink::Sink;
 
 /// Chance that a staging attempt fails (and is retried).
 const STAGING_RED: f64 = 0.03;
@@ -20,11 +21,14 @@ const QUIET_ROLLBACK_SHARE: f64 = 0.012;
 const LATE_CHANGE_SHARE: f64 = 0.03;
 /// A failed attempt is retried at most this often before one succeeds.
 const MAX_FAILED_ATTEMPTS: u32 = 2;
+/// Successful production deployments a service remembers: a rollback needs the running
+/// one and the one before it, nothing older.
+const REMEMBERED_DEPLOYMENTS: usize = 2;
 
 #[derive(Debug)]
-pub(crate) struct Service {
-    pub(crate) spec: &'static ServiceSpec,
-    /// Successful production deployments, in order of `finished_at`.
+pub(crate) struct Service<'c> {
+    pub(crate) spec: &'c ServiceSpec<'c>,
+    /// The newest successful production deployments, in order of `finished_at`.
     pub(crate) deployments: Vec<Deployed>,
     /// The `main` index of the newest revision shipped going forward (not by rollback).
     forward: Option<usize>,
@@ -44,8 +48,8 @@ pub(crate) struct Deployed {
     pub(crate) main_index: usize,
 }
 
-impl Service {
-    pub(crate) fn new(spec: &'static ServiceSpec, rng: &mut Rng) -> Self {
+impl<'c> Service<'c> {
+    pub(crate) fn new(spec: &'c ServiceSpec<'c>, rng: &mut Rng) -> Self {
         Self {
             spec,
             deployments: Vec::new(),
@@ -55,9 +59,16 @@ impl Service {
             argo_next: 100_000 + rng.below(900_000),
         }
     }
+
+    /// The `main` positions the service may still deploy or pick a commit from.
+    pub(crate) fn main_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.forward
+            .into_iter()
+            .chain(self.deployments.iter().map(|d| d.main_index))
+    }
 }
 
-impl World {
+impl<S: Sink> World<'_, S> {
     /// A release slot: ship the `main` head if it is new, else now and then redeploy.
     pub(crate) fn deploy_slot(&mut self, service: usize, now: i64) {
         let st = &self.services[service];
@@ -102,7 +113,7 @@ impl World {
         self.record(service, id.clone(), head, finished);
 
         if self.rng.chance(LATE_CHANGE_SHARE) {
-            let event = self.repos[spec.repo].main[head].event;
+            let event = self.repos[spec.repo].main.at(head).event;
             let late = finished + self.rng.range(MINUTE, 90 * MINUTE);
             self.sink.delay(event, late);
         }
@@ -131,7 +142,7 @@ impl World {
             let picked = low + self.rng.below((head - low + 1) as u64) as usize;
             let blame = match self.rng.below(100) {
                 0..45 => Blame::Deployment(id.clone()),
-                45..75 => Blame::Sha(self.repos[spec.repo].main[picked].sha.clone()),
+                45..75 => Blame::Sha(self.repos[spec.repo].main.at(picked).sha.clone()),
                 _ => Blame::Unknown,
             };
             self.schedule(
@@ -176,7 +187,7 @@ impl World {
     /// The fix for a rolled-back release: a commit on `main`, shipped once it is built.
     pub(crate) fn hotfix(&mut self, service: usize, now: i64) {
         let spec = self.services[service].spec;
-        let area = self.rng.pick(catalog::REPOS[spec.repo].areas);
+        let area = self.rng.pick(self.repos[spec.repo].spec.areas);
         self.direct_commit(spec.repo, now, format!("hotfix: {area} regression"));
         let built = now + self.rng.range(15 * MINUTE, 45 * MINUTE);
         self.schedule(built, Action::FixDeploy { service });
@@ -205,7 +216,8 @@ impl World {
         red_share: f64,
     ) -> (String, i64) {
         let spec = self.services[service].spec;
-        let sha = self.repos[spec.repo].main[main_index].sha.clone();
+        let repo = self.repos[spec.repo].spec.name;
+        let sha = self.repos[spec.repo].main.at(main_index).sha.clone();
         let mut started = start;
         let mut failures = 0;
         loop {
@@ -222,7 +234,7 @@ impl World {
                 id: &id,
                 service: spec.name,
                 environment,
-                repo: catalog::REPOS[spec.repo].name,
+                repo,
                 sha: &sha,
                 succeeded,
                 started_at: started,
@@ -230,7 +242,7 @@ impl World {
                 team: spec.team,
             };
             let arrival = finished + self.rng.range(1, 20);
-            self.sink.push(arrival, events::deployment(&deployment));
+            self.sink.deployment(arrival, &deployment);
             if succeeded {
                 return (id, finished);
             }
@@ -242,7 +254,7 @@ impl World {
     /// Notes a successful production deployment.
     fn record(&mut self, service: usize, id: String, main_index: usize, finished: i64) {
         let repo = self.services[service].spec.repo;
-        let sha = self.repos[repo].main[main_index].sha.clone();
+        let sha = self.repos[repo].main.at(main_index).sha.clone();
         let st = &mut self.services[service];
         st.deployments.push(Deployed {
             id,
@@ -250,6 +262,9 @@ impl World {
             finished,
             main_index,
         });
+        if st.deployments.len() > REMEMBERED_DEPLOYMENTS {
+            st.deployments.remove(0);
+        }
         st.busy_until = finished + 20 * MINUTE;
     }
 

@@ -1,4 +1,5 @@
-//! The SPEC §2 JSON objects, and the sink that collects them with their arrival times.
+//! The SPEC §2 JSON objects as `serde_json` values (the demo's form; `ndjson` writes the
+//! same objects straight as text).
 //!
 //! Builders take small structs rather than long argument lists, and each returns the
 //! earliest and latest instant the event mentions, so that the window check at the end
@@ -16,41 +17,6 @@ pub(crate) struct Event {
     pub(crate) latest: i64,
 }
 
-/// An event and when the product receives it; `seq` keeps the sort stable.
-#[derive(Debug, Clone)]
-pub(crate) struct Emitted {
-    pub(crate) arrival: i64,
-    pub(crate) seq: usize,
-    pub(crate) event: Event,
-}
-
-/// Everything emitted so far, in emission order; indices stay valid to the end, so a
-/// change's arrival can be delayed after the deployment that ships it.
-#[derive(Debug, Default)]
-pub(crate) struct Sink {
-    pub(crate) items: Vec<Emitted>,
-}
-
-impl Sink {
-    /// Adds an event arriving at `arrival` and returns its index.
-    pub(crate) fn push(&mut self, arrival: i64, event: Event) -> usize {
-        let seq = self.items.len();
-        self.items.push(Emitted {
-            arrival,
-            seq,
-            event,
-        });
-        seq
-    }
-
-    /// Makes the event at `index` arrive no earlier than `arrival` (a retried webhook).
-    pub(crate) fn delay(&mut self, index: usize, arrival: i64) {
-        if let Some(item) = self.items.get_mut(index) {
-            item.arrival = item.arrival.max(arrival);
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct PullRequest {
     pub(crate) number: u64,
@@ -60,13 +26,13 @@ pub(crate) struct PullRequest {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Commit {
-    pub(crate) repo: &'static str,
+pub(crate) struct Commit<'a> {
+    pub(crate) repo: &'a str,
     pub(crate) sha: String,
     pub(crate) parents: Vec<String>,
     pub(crate) committed_at: i64,
     pub(crate) authored_at: i64,
-    pub(crate) author: &'static str,
+    pub(crate) author: &'a str,
     pub(crate) message: String,
     /// Set on the merge or squash commit of a pull request.
     pub(crate) pr: Option<PullRequest>,
@@ -75,14 +41,14 @@ pub(crate) struct Commit {
 #[derive(Debug)]
 pub(crate) struct Deployment<'a> {
     pub(crate) id: &'a str,
-    pub(crate) service: &'static str,
+    pub(crate) service: &'a str,
     pub(crate) environment: &'static str,
-    pub(crate) repo: &'static str,
+    pub(crate) repo: &'a str,
     pub(crate) sha: &'a str,
     pub(crate) succeeded: bool,
     pub(crate) started_at: i64,
     pub(crate) finished_at: i64,
-    pub(crate) team: &'static str,
+    pub(crate) team: &'a str,
 }
 
 /// What an incident names as its cause, which decides the attribution rule (SPEC §3.4).
@@ -97,19 +63,19 @@ pub(crate) enum Blame {
 }
 
 #[derive(Debug)]
-pub(crate) struct Incident {
+pub(crate) struct Incident<'a> {
     pub(crate) id: String,
-    pub(crate) service: &'static str,
+    pub(crate) service: &'a str,
     pub(crate) opened_at: i64,
     pub(crate) severity: &'static str,
-    pub(crate) title: &'static str,
+    pub(crate) title: &'a str,
     pub(crate) blame: Blame,
 }
 
 #[derive(Debug)]
 pub(crate) struct Build<'a> {
     pub(crate) id: String,
-    pub(crate) repo: &'static str,
+    pub(crate) repo: &'a str,
     pub(crate) sha: &'a str,
     pub(crate) succeeded: bool,
     pub(crate) branch: &'a str,
@@ -117,7 +83,7 @@ pub(crate) struct Build<'a> {
     pub(crate) finished_at: i64,
 }
 
-fn status(succeeded: bool) -> &'static str {
+pub(crate) fn status(succeeded: bool) -> &'static str {
     if succeeded { "success" } else { "failure" }
 }
 
@@ -130,13 +96,37 @@ fn pr_value(pr: &PullRequest) -> Value {
     })
 }
 
-fn pr_span(pr: &PullRequest) -> (i64, i64) {
-    let earliest = pr.first_commit_at.min(pr.opened_at).min(pr.merged_at);
-    let latest = pr.first_commit_at.max(pr.opened_at).max(pr.merged_at);
-    (earliest, latest)
+impl PullRequest {
+    /// The earliest and latest of its instants.
+    pub(crate) fn span(&self) -> (i64, i64) {
+        let earliest = self.first_commit_at.min(self.opened_at).min(self.merged_at);
+        let latest = self.first_commit_at.max(self.opened_at).max(self.merged_at);
+        (earliest, latest)
+    }
 }
 
-pub(crate) fn change(commit: &Commit) -> Event {
+impl Commit<'_> {
+    /// The earliest and latest instant its change event mentions, `pr` included.
+    pub(crate) fn span(&self) -> (i64, i64) {
+        let earliest = self.committed_at.min(self.authored_at);
+        let latest = self.committed_at.max(self.authored_at);
+        match &self.pr {
+            Some(pr) => {
+                let (first, last) = pr.span();
+                (earliest.min(first), latest.max(last))
+            }
+            None => (earliest, latest),
+        }
+    }
+}
+
+/// The span of a `pr` update of a commit made at `committed_at`.
+pub(crate) fn pr_update_span(committed_at: i64, pr: &PullRequest) -> (i64, i64) {
+    let (first, last) = pr.span();
+    (first.min(committed_at), last.max(committed_at))
+}
+
+pub(crate) fn change(commit: &Commit<'_>) -> Event {
     let mut value = json!({
         "type": "change",
         "repo": commit.repo,
@@ -147,14 +137,10 @@ pub(crate) fn change(commit: &Commit) -> Event {
         "author": commit.author,
         "message": commit.message,
     });
-    let mut earliest = commit.committed_at.min(commit.authored_at);
-    let mut latest = commit.committed_at.max(commit.authored_at);
     if let (Some(pr), Some(fields)) = (&commit.pr, value.as_object_mut()) {
         fields.insert("pr".to_owned(), pr_value(pr));
-        let (first, last) = pr_span(pr);
-        earliest = earliest.min(first);
-        latest = latest.max(last);
     }
+    let (earliest, latest) = commit.span();
     Event {
         value,
         earliest,
@@ -172,11 +158,11 @@ pub(crate) fn pr_update(repo: &str, sha: &str, committed_at: i64, pr: &PullReque
         "committed_at": rfc3339(committed_at),
         "pr": pr_value(pr),
     });
-    let (first, last) = pr_span(pr);
+    let (earliest, latest) = pr_update_span(committed_at, pr);
     Event {
         value,
-        earliest: first.min(committed_at),
-        latest: last.max(committed_at),
+        earliest,
+        latest,
     }
 }
 
@@ -202,7 +188,7 @@ pub(crate) fn deployment(d: &Deployment<'_>) -> Event {
 
 /// The page as first posted: still open, so `resolved_at` is null (which must never
 /// overwrite a resolution that arrived first, SPEC §8).
-pub(crate) fn incident_opened(incident: &Incident) -> Event {
+pub(crate) fn incident_opened(incident: &Incident<'_>) -> Event {
     let mut value = json!({
         "type": "incident",
         "id": incident.id,
@@ -232,7 +218,7 @@ pub(crate) fn incident_opened(incident: &Incident) -> Event {
 
 /// The update that resolves an incident: same `id`, carrying only what changed plus the
 /// fields every incident event needs.
-pub(crate) fn incident_resolved(incident: &Incident, resolved_at: i64) -> Event {
+pub(crate) fn incident_resolved(incident: &Incident<'_>, resolved_at: i64) -> Event {
     let value = json!({
         "type": "incident",
         "id": incident.id,

@@ -1,11 +1,14 @@
 //! Each repository's commit graph: feature branches merged into `main` with merge
 //! commits or squashed into one commit, direct commits, and the CI builds they trigger.
 
+use std::collections::VecDeque;
+
 use crate::calendar::{self, HOUR, MINUTE};
 use crate::catalog::{self, RepoSpec};
-use crate::events::{self, Build, Commit, PullRequest};
+use crate::events::{Build, Commit, PullRequest};
 use crate::history::World;
 use crate::rng::Rng;
+use crate::sink::Sink;
 
 /// Chance that a CI run of a feature branch is red: pushing broken work is what CI is for.
 const BRANCH_RED: f64 = 0.12;
@@ -21,10 +24,11 @@ const PR_SEPARATE: f64 = 0.25;
 const FIRST_MERGE_AFTER_ROOT: i64 = 2 * HOUR;
 
 #[derive(Debug)]
-pub(crate) struct Repo {
-    pub(crate) spec: &'static RepoSpec,
-    /// The first-parent history of `main`, oldest first.
-    pub(crate) main: Vec<MainCommit>,
+pub(crate) struct Repo<'c> {
+    pub(crate) spec: &'c RepoSpec<'c>,
+    pub(crate) main: MainLine,
+    /// When the first `main` commit of the window was made.
+    root_at: Option<i64>,
     next_pr: u64,
 }
 
@@ -32,37 +36,98 @@ pub(crate) struct Repo {
 pub(crate) struct MainCommit {
     pub(crate) at: i64,
     pub(crate) sha: String,
-    /// Index of its change event in the sink.
+    /// The sink's handle of its change event.
     pub(crate) event: usize,
 }
 
-impl Repo {
-    pub(crate) fn new(spec: &'static RepoSpec, rng: &mut Rng) -> Self {
-        Self {
-            spec,
-            main: Vec::new(),
-            next_pr: 20 + rng.below(300),
+/// The first-parent history of `main`, oldest first, addressed by position since the
+/// root. The demo keeps all of it; the scale generator forgets the old end as it goes
+/// (see [`MainLine::forget_before`]), and positions stay valid across that.
+#[derive(Debug, Default)]
+pub(crate) struct MainLine {
+    kept: VecDeque<MainCommit>,
+    /// Position of `kept[0]`: how many commits were forgotten.
+    forgotten: usize,
+}
+
+impl MainLine {
+    /// Commits ever pushed, forgotten ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.forgotten + self.kept.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn retained(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub(crate) fn last(&self) -> Option<&MainCommit> {
+        self.kept.back()
+    }
+
+    /// The commit at `position`. Panics for a forgotten one: the world keeps every
+    /// position it still refers to.
+    pub(crate) fn at(&self, position: usize) -> &MainCommit {
+        &self.kept[position - self.forgotten]
+    }
+
+    fn push(&mut self, commit: MainCommit) {
+        self.kept.push_back(commit);
+    }
+
+    /// The head at instant `t`: the newest commit made at or before `t`, or the oldest
+    /// kept one when older ones are forgotten.
+    fn head_at(&self, t: i64) -> Option<&MainCommit> {
+        match self.kept.partition_point(|c| c.at <= t) {
+            0 if self.forgotten > 0 => self.kept.front(),
+            0 => None,
+            n => self.kept.get(n - 1),
         }
     }
 
-    /// The `main` head at instant `t`.
-    fn head_at(&self, t: i64) -> Option<&MainCommit> {
-        self.main[..self.main.partition_point(|c| c.at <= t)].last()
+    /// Forgets commits made before `t`, except the head, positions from `keep_from`
+    /// on, and those a branch may still fork from.
+    pub(crate) fn forget_before(&mut self, t: i64, keep_from: usize) {
+        while self.kept.len() > 1
+            && self.forgotten < keep_from
+            && self.kept.front().is_some_and(|c| c.at < t)
+        {
+            self.kept.pop_front();
+            self.forgotten += 1;
+        }
     }
 }
 
-impl World {
-    /// The oldest commit the window sees. Its parent is older history, never posted, as
-    /// when Shiplog is pointed at a repository with years behind it.
+impl<'c> Repo<'c> {
+    pub(crate) fn new(spec: &'c RepoSpec<'c>, rng: &mut Rng) -> Self {
+        Self {
+            spec,
+            main: MainLine::default(),
+            root_at: None,
+            next_pr: 20 + rng.below(300),
+        }
+    }
+}
+
+impl<S: Sink> World<'_, S> {
+    /// The oldest commit the window sees. With older history, its parent is that
+    /// history, never posted, as when Shiplog is pointed at a repository with years
+    /// behind it; otherwise it is the repository's root.
     pub(crate) fn root_commit(&mut self, repo: usize, now: i64) {
         let spec = self.repos[repo].spec;
+        let sha = self.rng.sha();
+        let parents = if self.older_history {
+            vec![self.rng.sha()]
+        } else {
+            Vec::new()
+        };
         let commit = Commit {
             repo: spec.name,
-            sha: self.rng.sha(),
-            parents: vec![self.rng.sha()],
+            sha,
+            parents,
             committed_at: now,
             authored_at: (now - self.rng.range(0, 20 * MINUTE)).max(self.window.start),
-            author: self.rng.pick(catalog::authors(spec.team)),
+            author: self.rng.pick(spec.authors),
             message: self.rng.pick(catalog::CHORES).to_owned(),
             pr: None,
         };
@@ -82,7 +147,7 @@ impl World {
             parents: vec![parent],
             committed_at: now,
             authored_at: (now - self.rng.range(MINUTE, 2 * HOUR)).max(self.window.start),
-            author: self.rng.pick(catalog::authors(spec.team)),
+            author: self.rng.pick(spec.authors),
             message,
             pr: None,
         };
@@ -93,18 +158,18 @@ impl World {
     /// `main` of its first commit, then a merge commit or a squash commit on `main`.
     pub(crate) fn merge_pull_request(&mut self, repo: usize, now: i64) {
         let spec = self.repos[repo].spec;
-        let Some(root_at) = self.repos[repo].main.first().map(|c| c.at) else {
+        let Some(root_at) = self.repos[repo].root_at else {
             return;
         };
         if now < root_at + FIRST_MERGE_AFTER_ROOT {
             return;
         }
-        let authors = catalog::authors(spec.team);
+        let authors = spec.authors;
         let author = self.rng.pick(authors);
         let title = catalog::title(&mut self.rng, spec);
         let branch = catalog::branch_name(author, &title);
         let times = self.branch_times(now, root_at + MINUTE);
-        let Some(base) = self.repos[repo].head_at(times[0]) else {
+        let Some(base) = self.repos[repo].main.head_at(times[0]) else {
             return;
         };
 
@@ -128,8 +193,8 @@ impl World {
             };
             // Pushed a little after committing, sometimes with the next commits.
             let arrival = at + self.rng.range(5, 10 * MINUTE);
-            self.sink.push(arrival, events::change(&commit));
-            if tip || self.rng.chance(INTERMEDIATE_BUILD) {
+            self.sink.change(arrival, &commit);
+            if spec.branch_builds && (tip || self.rng.chance(INTERMEDIATE_BUILD)) {
                 self.build(repo, &commit.sha, &branch, at, BRANCH_RED);
             }
             parent = commit.sha;
@@ -213,23 +278,23 @@ impl World {
     }
 
     /// Posts a new `main` commit and builds it.
-    fn push_main(&mut self, repo: usize, mut commit: Commit) {
+    fn push_main(&mut self, repo: usize, mut commit: Commit<'_>) {
         let arrival = commit.committed_at + self.rng.range(2, 45);
         let separate_pr = if commit.pr.is_some() && self.rng.chance(PR_SEPARATE) {
             commit.pr.take()
         } else {
             None
         };
-        let event = self.sink.push(arrival, events::change(&commit));
+        let event = self.sink.change(arrival, &commit);
         if let Some(pr) = separate_pr {
             let later = arrival + self.rng.range(3, 3 * MINUTE);
-            self.sink.push(
-                later,
-                events::pr_update(commit.repo, &commit.sha, commit.committed_at, &pr),
-            );
+            self.sink
+                .pr_update(later, commit.repo, &commit.sha, commit.committed_at, &pr);
         }
         self.build(repo, &commit.sha, "main", commit.committed_at, MAIN_RED);
-        self.repos[repo].main.push(MainCommit {
+        let repo = &mut self.repos[repo];
+        repo.root_at.get_or_insert(commit.committed_at);
+        repo.main.push(MainCommit {
             at: commit.committed_at,
             sha: commit.sha,
             event,
@@ -261,7 +326,7 @@ impl World {
                 finished_at: finished,
             };
             let arrival = finished + self.rng.range(1, 30);
-            self.sink.push(arrival, events::build(&build));
+            self.sink.build(arrival, &build);
             if succeeded {
                 return;
             }

@@ -5,6 +5,11 @@
 //! must see the `main` head of its moment, a rollback must see the deployments before
 //! it, and a hotfix commit must land between the rollback and the fix deployment. Time
 //! order gives all three for free.
+//!
+//! The demo plans every day, runs the agenda and reorders what its [`Collector`] kept.
+//! The scale generator plans and runs one day at a time into a streaming sink and calls
+//! [`World::forget_before`] between days, so that its state stays the size of a few
+//! weeks whatever the length of the history.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +17,12 @@ use serde_json::Value;
 
 use crate::Options;
 use crate::calendar::{self, DAY, HOUR, MINUTE, Window};
-use crate::catalog::{self, Cadence};
+use crate::catalog::{self, Cadence, Company, StraySpec};
 use crate::deploy::Service;
-use crate::events::{Blame, Emitted, Sink};
+use crate::events::Blame;
 use crate::git::Repo;
 use crate::rng::Rng;
+use crate::sink::{Collector, Emitted, IncidentLog, Sink};
 
 /// Activity on a weekend day, relative to a working day: the odd on-call fix.
 const WEEKEND_LOAD: f64 = 0.05;
@@ -60,14 +66,6 @@ pub(crate) enum Action {
     },
 }
 
-/// Where an incident's two events sit in the sink.
-#[derive(Debug)]
-pub(crate) struct IncidentLog {
-    pub(crate) opened: i64,
-    pub(crate) open_event: usize,
-    pub(crate) resolve_event: usize,
-}
-
 /// Id counters. GitHub's deployment ids are global, so one counter serves every
 /// GitHub-deployed service; ArgoCD counters live with each application.
 #[derive(Debug)]
@@ -106,14 +104,15 @@ impl Ids {
 }
 
 #[derive(Debug)]
-pub(crate) struct World {
+pub(crate) struct World<'c, S> {
     pub(crate) rng: Rng,
     pub(crate) window: Window,
-    pub(crate) sink: Sink,
-    pub(crate) repos: Vec<Repo>,
-    pub(crate) services: Vec<Service>,
+    pub(crate) sink: S,
+    pub(crate) repos: Vec<Repo<'c>>,
+    pub(crate) services: Vec<Service<'c>>,
+    pub(crate) strays: &'c [StraySpec<'c>],
+    pub(crate) older_history: bool,
     pub(crate) ids: Ids,
-    pub(crate) incidents: Vec<IncidentLog>,
     /// Keyed by (time, order of scheduling): a `BTreeMap` pops the earliest first and
     /// breaks ties by scheduling order, which a `BinaryHeap` would need a wrapper for.
     agenda: BTreeMap<(i64, u64), Action>,
@@ -121,32 +120,39 @@ pub(crate) struct World {
 }
 
 pub(crate) fn generate(options: &Options) -> Vec<Value> {
-    let mut world = World::new(options);
-    world.plan(options.days.max(1));
-    world.run();
+    let window = Window::ending(options.end, options.days);
+    let mut world = World::new(catalog::DEMO, options.seed, window, Collector::default());
+    world.plan_roots();
+    for day in 0..options.days.max(1) {
+        world.plan_day(day);
+    }
+    world.run_until(window.end);
     world.finish()
 }
 
-impl World {
-    fn new(options: &Options) -> Self {
-        let mut rng = Rng::new(options.seed);
-        let repos = catalog::REPOS
+impl<'c, S: Sink> World<'c, S> {
+    pub(crate) fn new(company: Company<'c>, seed: u64, window: Window, sink: S) -> Self {
+        let mut rng = Rng::new(seed);
+        let repos = company
+            .repos
             .iter()
             .map(|spec| Repo::new(spec, &mut rng))
             .collect();
-        let services = catalog::SERVICES
+        let services = company
+            .services
             .iter()
             .map(|spec| Service::new(spec, &mut rng))
             .collect();
         let ids = Ids::new(&mut rng);
         Self {
             rng,
-            window: Window::ending(options.end, options.days),
-            sink: Sink::default(),
+            window,
+            sink,
             repos,
             services,
+            strays: company.strays,
+            older_history: company.older_history,
             ids,
-            incidents: Vec::new(),
             agenda: BTreeMap::new(),
             scheduled: 0,
         }
@@ -157,68 +163,74 @@ impl World {
         self.scheduled += 1;
     }
 
-    /// Puts every merge, chore, release slot and stray page of the window on the agenda;
-    /// the consequences (incidents, rollbacks, hotfixes) are scheduled as they happen.
-    fn plan(&mut self, days: u32) {
-        for repo in 0..catalog::REPOS.len() {
+    /// Puts each repository's first commit on the agenda, early on the first day.
+    pub(crate) fn plan_roots(&mut self) {
+        for repo in 0..self.repos.len() {
             let at = calendar::add_working(self.window.start, self.rng.range(0, 45 * MINUTE));
             self.schedule(at, Action::Root { repo });
         }
-        for d in 0..i64::from(days) {
-            let day = self.window.start + d * DAY;
-            let weekday = calendar::weekday(day);
-            let load = if calendar::is_workday(day) {
-                1.0
-            } else {
-                WEEKEND_LOAD
-            };
-            for (repo, spec) in catalog::REPOS.iter().enumerate() {
-                for _ in 0..self.rng.count(spec.merges_per_day * load) {
-                    let at = day + self.rng.range(9 * HOUR, 18 * HOUR + 30 * MINUTE);
-                    self.schedule(at, Action::Merge { repo });
-                }
-                for _ in 0..self.rng.count(spec.chores_per_day * load) {
-                    let at = day + self.rng.range(8 * HOUR + 30 * MINUTE, 18 * HOUR);
-                    self.schedule(at, Action::Chore { repo });
-                }
+    }
+
+    /// Puts every merge, chore, release slot and stray page of day `d` of the window on
+    /// the agenda; the consequences (incidents, rollbacks, hotfixes) are scheduled as
+    /// they happen.
+    pub(crate) fn plan_day(&mut self, d: u32) {
+        let day = self.window.start + i64::from(d) * DAY;
+        let weekday = calendar::weekday(day);
+        let load = if calendar::is_workday(day) {
+            1.0
+        } else {
+            WEEKEND_LOAD
+        };
+        for repo in 0..self.repos.len() {
+            let spec = self.repos[repo].spec;
+            for _ in 0..self.rng.count(spec.merges_per_day * load) {
+                let at = day + self.rng.range(9 * HOUR, 18 * HOUR + 30 * MINUTE);
+                self.schedule(at, Action::Merge { repo });
             }
-            for (service, spec) in catalog::SERVICES.iter().enumerate() {
-                match spec.cadence {
-                    Cadence::Daily { slots } => {
-                        for _ in 0..self.rng.count(slots * load) {
-                            let at = day
-                                + self
-                                    .rng
-                                    .range(9 * HOUR + 30 * MINUTE, 17 * HOUR + 30 * MINUTE);
-                            self.schedule(at, Action::DeploySlot { service });
-                        }
-                    }
-                    Cadence::Weekly {
-                        weekday: train,
-                        hour,
-                    } if train == weekday => {
-                        let at = day + hour * HOUR + self.rng.range(0, 90 * MINUTE);
+            for _ in 0..self.rng.count(spec.chores_per_day * load) {
+                let at = day + self.rng.range(8 * HOUR + 30 * MINUTE, 18 * HOUR);
+                self.schedule(at, Action::Chore { repo });
+            }
+        }
+        for service in 0..self.services.len() {
+            match self.services[service].spec.cadence {
+                Cadence::Daily { slots } => {
+                    for _ in 0..self.rng.count(slots * load) {
+                        let at = day
+                            + self
+                                .rng
+                                .range(9 * HOUR + 30 * MINUTE, 17 * HOUR + 30 * MINUTE);
                         self.schedule(at, Action::DeploySlot { service });
                     }
-                    Cadence::Weekly { .. } => {}
                 }
+                Cadence::Weekly {
+                    weekday: train,
+                    hour,
+                } if train == weekday => {
+                    let at = day + hour * HOUR + self.rng.range(0, 90 * MINUTE);
+                    self.schedule(at, Action::DeploySlot { service });
+                }
+                Cadence::Weekly { .. } => {}
             }
-            // Pages come at any hour, weekends included.
-            for (which, stray) in catalog::INCIDENT_ONLY.iter().enumerate() {
-                if self.rng.chance(stray.per_week / 7.0) {
-                    let at = day + self.rng.range(0, DAY - 1);
-                    self.schedule(at, Action::StrayIncident { which });
-                }
+        }
+        // Pages come at any hour, weekends included.
+        for which in 0..self.strays.len() {
+            if self.rng.chance(self.strays[which].per_week / 7.0) {
+                let at = day + self.rng.range(0, DAY - 1);
+                self.schedule(at, Action::StrayIncident { which });
             }
         }
     }
 
-    fn run(&mut self) {
-        while let Some(((at, _), action)) = self.agenda.pop_first() {
-            if at > self.window.end {
-                // Everything still on the agenda is later still.
+    /// Runs the agenda's actions up to `limit` inclusive, in time order; later ones
+    /// (and those they schedule after `limit`) stay on the agenda.
+    pub(crate) fn run_until(&mut self, limit: i64) {
+        while let Some(entry) = self.agenda.first_entry() {
+            if entry.key().0 > limit {
                 break;
             }
+            let ((at, _), action) = entry.remove_entry();
             match action {
                 Action::Root { repo } => self.root_commit(repo, at),
                 Action::Merge { repo } => self.merge_pull_request(repo, at),
@@ -242,6 +254,31 @@ impl World {
         }
     }
 
+    /// Drops the `main` commits made before `t` that nothing can use any more: a
+    /// branch forks from a `main` of at most a few weeks ago, and each service's
+    /// running, previous and last forward releases are kept whatever their age.
+    pub(crate) fn forget_before(&mut self, t: i64) {
+        let mut needed: Vec<usize> = self.repos.iter().map(|r| r.main.len()).collect();
+        for service in &self.services {
+            let repo = service.spec.repo;
+            if let Some(oldest) = service.main_indices().min() {
+                needed[repo] = needed[repo].min(oldest);
+            }
+        }
+        for (repo, keep_from) in self.repos.iter_mut().zip(needed) {
+            repo.main.forget_before(t, keep_from);
+        }
+    }
+
+    /// How much the world holds: `main` commits kept, and actions on the agenda.
+    #[cfg(test)]
+    pub(crate) fn footprint(&self) -> usize {
+        let commits: usize = self.repos.iter().map(|r| r.main.retained()).sum();
+        commits + self.agenda.len()
+    }
+}
+
+impl World<'_, Collector> {
     /// Drops what lies outside the window, adds webhook retries and returns the events
     /// in arrival order.
     fn finish(mut self) -> Vec<Value> {
@@ -257,8 +294,9 @@ impl World {
         // (resolved after the end), the others get their newest recent page left open.
         let open =
             |log: &IncidentLog, keep: &[bool]| keep[log.open_event] && !keep[log.resolve_event];
-        if !self.incidents.iter().any(|log| open(log, &keep)) {
+        if !self.sink.incidents.iter().any(|log| open(log, &keep)) {
             let newest = self
+                .sink
                 .incidents
                 .iter()
                 .filter(|log| {

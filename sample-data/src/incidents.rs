@@ -4,8 +4,9 @@
 
 use crate::calendar::{DAY, HOUR, MINUTE};
 use crate::catalog;
-use crate::events::{self, Blame, Incident};
-use crate::history::{Action, IncidentLog, World};
+use crate::events::{Blame, Incident};
+use crate::history::{Action, World};
+use crate::sink::Sink;
 
 /// Chance that a sev1 or sev2 page makes the team roll the release back.
 const ROLLBACK_AFTER_PAGE: f64 = 0.4;
@@ -13,7 +14,7 @@ const ROLLBACK_AFTER_PAGE: f64 = 0.4;
 /// the open event (with `resolved_at: null`) arrives last.
 const LATE_TRIGGER_SHARE: f64 = 0.04;
 
-impl World {
+impl<S: Sink> World<'_, S> {
     /// A page caused by production deployment `deployment` of `service`.
     pub(crate) fn deployment_incident(
         &mut self,
@@ -47,7 +48,7 @@ impl World {
 
     /// A page of an incident-only service: names nothing, since nothing was deployed.
     pub(crate) fn stray_incident(&mut self, which: usize, now: i64) {
-        let spec = &catalog::INCIDENT_ONLY[which];
+        let spec = &self.strays[which];
         let incident = Incident {
             id: self.ids.next_incident(),
             service: spec.name,
@@ -61,7 +62,7 @@ impl World {
 
     /// Posts the open event and the resolving update. A resolution after the window's
     /// end is dropped with everything else past it, which leaves that incident open.
-    fn page(&mut self, incident: &Incident) {
+    fn page(&mut self, incident: &Incident<'_>) {
         let restore = self
             .rng
             .duration(2.5 * HOUR as f64, 1.1, 8 * MINUTE, 4 * DAY);
@@ -72,17 +73,7 @@ impl World {
         } else {
             incident.opened_at + self.rng.range(5, 2 * MINUTE)
         };
-        let open_event = self
-            .sink
-            .push(open_arrival, events::incident_opened(incident));
-        let resolve_event = self.sink.push(
-            resolve_arrival,
-            events::incident_resolved(incident, resolved_at),
-        );
-        self.incidents.push(IncidentLog {
-            opened: incident.opened_at,
-            open_event,
-            resolve_event,
-        });
+        self.sink
+            .incident(incident, open_arrival, resolved_at, resolve_arrival);
     }
 }

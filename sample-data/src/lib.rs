@@ -7,18 +7,24 @@
 //! a later update. It returns SPEC §2 typed events in the order a webhook feed would
 //! deliver them, quirks included: a few exact duplicates and a few late arrivals.
 //!
-//! The same [`Options`] always give the same events, byte for byte: time comes only
-//! from `Options::end` (no clock is read) and randomness only from `Options::seed`.
+//! [`generate_scale`] runs the same simulation for an organisation of hundreds of
+//! services over years (about 14 million events at 500 services × 730 days) and streams
+//! it out as NDJSON, for benchmarks: memory stays flat whatever the length.
+//!
+//! The same options always give the same events, byte for byte: time comes only
+//! from `end` (no clock is read) and randomness only from `seed`.
 //!
 //! # Layout
 //!
 //! - `rng`: the seeded generator and its draws (counts, chances, durations, shas).
 //! - `calendar`: Unix-second arithmetic, working hours, RFC 3339 text.
 //! - `catalog`: the company as data: repositories, services, teams, people, words.
-//! - `events`: the JSON objects of SPEC §2 and the sink that collects them.
+//! - `events`: the JSON objects of SPEC §2 as values; `ndjson`: the same as text.
+//! - `sink`: where events go (the demo's collector, or `scale`'s stream).
 //! - `history`: the world and its agenda of timed actions; window, duplicates, order.
 //! - `git`: commit graphs and builds; `deploy`: releases and rollbacks;
 //!   `incidents`: pages and their resolution.
+//! - `scale`: the organisation-scale entry point, its `org` and its streaming sink.
 
 mod calendar;
 mod catalog;
@@ -27,12 +33,17 @@ mod events;
 mod git;
 mod history;
 mod incidents;
+mod ndjson;
 mod rng;
+mod scale;
+mod sink;
 #[cfg(test)]
 mod tests;
 
 use chrono::NaiveDate;
 use serde_json::Value;
+
+pub use scale::{ScaleOptions, ScaleSummary, generate_scale, generate_scale_with_progress};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]

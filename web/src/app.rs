@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware;
 use axum::routing::{get, post};
 use duckdb::Connection;
 use shiplog_ingest::store::WriterOptions;
@@ -18,7 +20,9 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::routes;
 use crate::routes::events::write_error;
+use crate::security;
 use crate::store::{Database, OpenError, open};
+use crate::stream::ChannelWriter;
 
 /// How the server was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,35 @@ impl AppState {
             Ok(Err(e)) => Err(ApiError::Internal(e.to_string())),
             Err(e) => Err(ApiError::Internal(e.to_string())),
         }
+    }
+
+    /// Streams what `write` writes on a pooled connection (on a blocking thread)
+    /// into a response body, once the derived facts are settled. The read runs while
+    /// the client receives, at the client's pace.
+    pub async fn stream(
+        &self,
+        write: impl FnOnce(&Connection, &mut ChannelWriter) -> Result<(), shiplog_queries::QueryError>
+        + Send
+        + 'static,
+    ) -> Result<axum::body::Body, ApiError> {
+        self.db.writer.settle().await.map_err(write_error)?;
+        let (mut writer, body) = crate::stream::channel();
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = state.db.readers.with(|conn| write(conn, &mut writer));
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "streamed read failed");
+                    writer.fail("the read failed; see the server log".into());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "streamed read failed");
+                    writer.fail("the read failed; see the server log".into());
+                }
+            }
+        });
+        Ok(body)
     }
 
     pub fn count_request(&self) {
@@ -168,11 +201,40 @@ impl Application {
     }
 }
 
+/// The stylesheet every page links; the pages' CSP allows styles from here only.
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/shiplog.css"),
+    )
+}
+
+/// The dashboard's pages: a `?token=` on any of them becomes the read cookie.
+fn pages(state: &AppState) -> Router<AppState> {
+    use routes::dashboard as page;
+    Router::new()
+        .route("/", get(page::overview))
+        .route("/metrics/{metric}", get(page::metric))
+        .route("/explain/{metric}", get(page::explain))
+        .route("/services", get(page::services))
+        .route("/services/{service}", get(page::service))
+        .route("/data-health", get(page::data_health))
+        .route("/data-health/{check}", get(page::data_health_rows))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::token_to_cookie,
+        ))
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .route("/", get(routes::dashboard::page))
+        .merge(pages(&state))
+        .route("/static/shiplog.css", get(stylesheet))
         .route(
             "/api/v1/events",
             post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)),
@@ -191,5 +253,6 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/weekly.csv", get(routes::reports::weekly))
         .route("/healthz", get(routes::health::healthz))
         .route("/metrics", get(routes::health::prometheus))
+        .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

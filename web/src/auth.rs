@@ -17,6 +17,49 @@ pub fn presented<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) -> Op
         .or(query_token)
 }
 
+/// The token a read presents: as [`presented`], else the dashboard's read cookie
+/// (only reads take the cookie, so a page visit can never authorise a write).
+pub fn presented_for_read(headers: &HeaderMap, query_token: Option<&str>) -> Option<String> {
+    presented(headers, query_token)
+        .map(str::to_owned)
+        .or_else(|| cookie(headers, crate::security::READ_COOKIE))
+}
+
+/// The value of cookie `name`, percent-decoded.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn matches(expected: &SecretString, presented: Option<&str>) -> bool {
     presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.expose_secret().as_bytes())))
 }

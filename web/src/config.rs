@@ -14,6 +14,8 @@ use shiplog_model::{BandsVersion, ServiceSettings, Settings};
 pub const DEFAULT_FILE: &str = "shiplog.toml";
 pub const DEFAULT_DB: &str = "shiplog.duckdb";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Five years (SPEC §5).
+pub const DEFAULT_MAX_PERIOD_DAYS: i64 = 1_830;
 
 /// Everything the server and the commands read.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct Config {
     pub settings: Settings,
     pub max_body_bytes: usize,
     pub writer_queue_events: usize,
+    /// The longest period the weekly report and the bucketed dashboard pages take.
+    pub max_period_days: i64,
     pub tokens: Tokens,
     pub sources: Sources,
     /// Which service and environment a webhook delivery belongs to.
@@ -76,6 +80,7 @@ struct FileConfig {
     bands: Option<String>,
     max_body_bytes: Option<usize>,
     writer_queue_events: Option<usize>,
+    max_period_days: Option<i64>,
     #[serde(default)]
     tokens: FileTokens,
     #[serde(default)]
@@ -226,6 +231,7 @@ impl Config {
             settings,
             max_body_bytes: parsed.max_body_bytes.unwrap_or(16 * 1024 * 1024),
             writer_queue_events: parsed.writer_queue_events.unwrap_or(10_000),
+            max_period_days: parsed.max_period_days.unwrap_or(DEFAULT_MAX_PERIOD_DAYS),
             tokens: Tokens {
                 ingest: secret(parsed.tokens.ingest),
                 read: secret(parsed.tokens.read),

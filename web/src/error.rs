@@ -8,6 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shiplog_ingest::sources::generic::LineError;
 
+/// The message of an error response, kept as a response extension so that the
+/// dashboard can render the same words as a page.
+#[derive(Debug, Clone)]
+pub struct Message(pub String);
+
 #[derive(Debug)]
 pub enum ApiError {
     /// `400`: the body or the query cannot be read.
@@ -54,11 +59,13 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Unavailable(message) => {
                 tracing::warn!(%message, "refused for now");
+                let error = format!("{message}; retry shortly");
                 let mut response = (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({ "error": format!("{message}; retry shortly"), "detail": null })),
+                    Json(json!({ "error": error.clone(), "detail": null })),
                 )
                     .into_response();
+                response.extensions_mut().insert(Message(error));
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -73,6 +80,12 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (status, Json(json!({ "error": error, "detail": detail }))).into_response()
+        let mut response = (
+            status,
+            Json(json!({ "error": error.clone(), "detail": detail })),
+        )
+            .into_response();
+        response.extensions_mut().insert(Message(error));
+        response
     }
 }

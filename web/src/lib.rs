@@ -7,7 +7,10 @@
 //! - [`history`]: pulling a git clone's commit graph (CLI and admin route).
 //! - [`replay`]: mapping stored deliveries again (CLI and admin route share it).
 //! - [`app`]: state, router, and the server's lifecycle (`Application`).
-//! - `routes/`: one file per resource (events, metrics, reports, dashboard, health).
+//! - `routes/`: one file per resource (events, metrics, reports, health); the
+//!   dashboard's pages in `routes/dashboard/`, drawing with `charts` (inline SVG) and
+//!   writing numbers with `format`; `security` sets the pages' headers and turns a
+//!   `?token=` into a cookie; `stream` streams long CSVs.
 //! - [`cli`]: the `shiplog` commands; `main.rs` only parses and dispatches.
 //!
 //! This crate holds no SQL: it calls `shiplog_queries` for reads and submits parsed
@@ -21,8 +24,12 @@ pub mod replay;
 pub mod store;
 
 mod auth;
+mod charts;
 mod error;
+mod format;
 mod routes;
+mod security;
+mod stream;
 
 pub use app::{Application, Mode, router};
 pub use config::Config;

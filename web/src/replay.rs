@@ -1,7 +1,9 @@
 //! `shiplog replay` and `POST /api/v1/admin/replay`: every stored delivery that the
 //! filter selects is mapped again with today's adapters and config, in storage
 //! order, and its events merged as if it had just arrived. The raw log itself is
-//! never changed.
+//! never changed but for `unmapped`, why a delivery maps to nothing: cleared by the
+//! writer when a delivery maps now, replaced when it still maps to nothing (a
+//! delivery that cannot be read at all is only reported, its stored reason kept).
 
 use std::sync::Arc;
 use std::time::Duration;

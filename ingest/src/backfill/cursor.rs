@@ -161,6 +161,7 @@ mod tests {
             headers: Some(serde_json::to_string(cursor).unwrap()),
             body: "{}".into(),
             events: Vec::new(),
+            unmapped: None,
             replayed: false,
         }
     }

@@ -212,6 +212,7 @@ pub fn page_delivery(
         headers: Some(serde_json::to_string(cursor).expect("a cursor serializes")),
         body: body.to_string(),
         events,
+        unmapped: None,
         replayed: false,
     }
 }

@@ -26,8 +26,12 @@ pub struct Delivery {
     /// The body as received.
     pub body: String,
     pub events: Vec<Event>,
+    /// Why it maps to no typed event (the adapter's `skipped` reason), kept in the raw
+    /// log's `unmapped`; `None` when it maps to events, or brings none by design (a
+    /// sender's test delivery, a typed event).
+    pub unmapped: Option<String>,
     /// Already in the raw log and mapped again (`shiplog replay`): its events are
-    /// merged as if just arrived, and the log is left as it is.
+    /// merged as if just arrived, and the log is left as it is but for `unmapped`.
     pub replayed: bool,
 }
 
@@ -66,8 +70,9 @@ fn opt_micros(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, micros)
 }
 
-const STAGING_TABLES: [&str; 7] = [
+const STAGING_TABLES: [&str; 8] = [
     "stage_raw",
+    "stage_unmapped",
     "stage_changes",
     "stage_pull_requests",
     "stage_deployments",
@@ -134,10 +139,24 @@ impl Staging {
         let mut candidates = 0;
         let mut new = vec![false; deliveries.len()];
         let mut staged = Vec::new();
+        // Each replayed key with its reason now (the last of the key in the batch).
+        let mut replayed: Vec<(&str, Option<&str>)> = Vec::new();
+        let mut replayed_at: HashMap<&str, usize> = HashMap::new();
         {
             let mut raw = Route::new(conn, "raw_events", "stage_raw");
             for (index, d) in deliveries.iter().enumerate() {
-                if d.replayed || !seen.insert(d.delivery_key.as_str()) {
+                if d.replayed {
+                    let reason = d.unmapped.as_deref();
+                    match replayed_at.get(d.delivery_key.as_str()) {
+                        Some(&at) => replayed[at].1 = reason,
+                        None => {
+                            replayed_at.insert(&d.delivery_key, replayed.len());
+                            replayed.push((&d.delivery_key, reason));
+                        }
+                    }
+                    continue;
+                }
+                if !seen.insert(d.delivery_key.as_str()) {
                     continue;
                 }
                 let seq = first_seq + candidates;
@@ -152,7 +171,8 @@ impl Staging {
                         d.event_type,
                         micros(d.received_at),
                         d.headers,
-                        d.body
+                        d.body,
+                        d.unmapped
                     ],
                 )?;
                 if certain {
@@ -173,6 +193,7 @@ impl Staging {
                 new[index] = inserted.contains(&seq);
             }
         }
+        update_unmapped(conn, &replayed)?;
         let merged: Vec<bool> = deliveries
             .iter()
             .zip(&new)
@@ -421,6 +442,22 @@ pub fn write_batch(
     first_seq: i64,
 ) -> duckdb::Result<BatchResult> {
     Staging::create(conn)?.write(conn, deliveries, first_seq)
+}
+
+/// Sets `unmapped` of replayed deliveries to what their mapping says now: staged,
+/// then one update (the Appender only appends).
+fn update_unmapped(conn: &Connection, replayed: &[(&str, Option<&str>)]) -> duckdb::Result<()> {
+    if replayed.is_empty() {
+        return Ok(());
+    }
+    let mut stage = conn.appender_to_catalog_and_db("stage_unmapped", "temp", "main")?;
+    for (key, reason) in replayed {
+        stage.append_row(params![key, reason])?;
+    }
+    stage.flush()?;
+    drop(stage);
+    run(conn, include_str!("sql/update_unmapped.sql"))?;
+    clear(conn, "stage_unmapped")
 }
 
 /// Empties a staging table after its merge (a constant name of ours).

@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "change_paths",
         include_str!("migrations/0003_change_paths.sql"),
     ),
+    (
+        4,
+        "unmapped_reason",
+        include_str!("migrations/0004_unmapped_reason.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@
 
 mod sequence;
 
+pub(crate) use sequence::walk_new;
+
 use std::collections::{BTreeSet, HashMap};
 
 use duckdb::types::{TimeUnit, Value};
@@ -314,7 +316,8 @@ fn load_files(conn: &Connection, repo: &str) -> Result<HashMap<String, Vec<Strin
     Ok(files)
 }
 
-fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryError> {
+/// A repository's stored commit graph.
+pub(crate) fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryError> {
     let mut stmt = conn.prepare(include_str!("../sql/repo_graph.sql"))?;
     let mut rows = stmt.query(params![repo])?;
     let mut graph = Graph::new();

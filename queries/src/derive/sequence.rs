@@ -156,7 +156,7 @@ pub fn derive_sequence(
 
 /// The commits reachable from `head` that `known` does not hold, `head` first.
 /// Traversal stops at commits that are not stored, which are still included.
-fn walk_new(graph: &Graph, head: &str, known: &HashSet<String>) -> Vec<String> {
+pub(crate) fn walk_new(graph: &Graph, head: &str, known: &HashSet<String>) -> Vec<String> {
     let mut found = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut stack = vec![head];

@@ -46,7 +46,7 @@ pub(crate) fn deploy(id: &str, service: &str, sha: &str, finished_at: &str) -> S
     )
 }
 
-fn change(sha: &str, parents: &[&str], at: &str) -> String {
+pub(crate) fn change(sha: &str, parents: &[&str], at: &str) -> String {
     let parents: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
     format!(
         r#"{{"type":"change","repo":"acme/shop","sha":"{sha}","parents":[{}],"committed_at":"{at}"}}"#,
@@ -313,6 +313,7 @@ fn a_monorepo_service_with_paths_counts_only_the_commits_that_touch_them() {
             headers: None,
             body: "{}".into(),
             events: vec![Event::Change(c)],
+            unmapped: None,
             replayed: false,
         })
         .collect();

@@ -1,7 +1,8 @@
--- The SPEC §4 figures for buckets of `$3` days starting at `$1`, every `$3` days,
--- while the start is before `$2`: one bucket [from, to) for the metrics JSON, the
--- weeks for the weekly report. One row per bucket and service of `scope`, then one
--- row with a NULL service for the bucket as a whole (recomputed, not averaged).
+-- The SPEC §4 figures for the buckets [start, stop) of the connection's temp table
+-- `figure_buckets`: one bucket [from, to) for the metrics JSON, the weeks for the weekly
+-- report, days, weeks or months for the dashboard. One row per bucket and service of
+-- `scope` (only when `$1` is true), then one row with a NULL service for the bucket
+-- as a whole (recomputed, not averaged).
 --   deployments:  successful production deployments finishing in the bucket;
 --   lead time:    their samples (SPEC §3.2), median and p90 by quantile_cont;
 --   failed / recovered / recovery median:  over those deployments (SPEC §3.5-3.6),
@@ -10,8 +11,7 @@
 --                 of resolved_at - opened_at over the resolved ones;
 --   rework:       deployments whose previous deployment failed (SPEC §3.7).
 WITH buckets AS (
-    SELECT range AS start, range + to_days(CAST($3 AS INTEGER)) AS stop
-    FROM range(CAST($1 AS TIMESTAMP), CAST($2 AS TIMESTAMP), to_days(CAST($3 AS INTEGER)))
+    SELECT start, stop FROM figure_buckets
 ),
 deploys AS (
     SELECT b.start, o.service, o.finished_at, o.failed, o.recovered_at, o.rework
@@ -57,7 +57,7 @@ incident_figures AS (
     GROUP BY GROUPING SETS ((start, service), (start))
 ),
 rows AS (
-    SELECT service FROM scope UNION ALL SELECT NULL
+    SELECT service FROM scope WHERE $1 UNION ALL SELECT NULL
 )
 SELECT strftime(b.start, '%Y-%m-%d') AS bucket,
        r.service,

@@ -3,6 +3,7 @@
 
 mod backfill;
 mod demo;
+mod generate;
 mod git;
 mod import;
 mod notify;
@@ -61,6 +62,8 @@ pub enum Command {
     /// Tell a Shiplog server about a deployment or an incident, from any CI system.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Write organisation-scale sample history as NDJSON, for benchmarks.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -240,5 +243,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Git(command) => git::run(config, command).await,
         Command::Backfill(command) => backfill::run(config, command).await,
         Command::Notify(command) => notify::run(command).await,
+        Command::Generate(args) => generate::run(args).await,
     }
 }

@@ -16,10 +16,10 @@ pub fn require_read(
     headers: &HeaderMap,
     query: &ReadQuery,
 ) -> Result<(), ApiError> {
-    let presented = auth::presented(headers, query.token.as_deref());
+    let presented = auth::presented_for_read(headers, query.token.as_deref());
     auth::require(
         state.config.tokens.read.as_ref(),
-        presented,
+        presented.as_deref(),
         "SHIPLOG_READ_TOKEN",
         true,
     )

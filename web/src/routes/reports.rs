@@ -19,7 +19,7 @@ pub async fn weekly(
 ) -> Result<Response, ApiError> {
     state.count_request();
     require_read(&state, &headers, &query)?;
-    let period = query.period()?;
+    let period = query.bounded_period(state.config.max_period_days)?;
     let filter = query.filter();
     let settings = state.config.settings.clone();
     let parquet = match query.format.as_deref() {

@@ -4,7 +4,10 @@
 -- chr(31) (the push mapping keeps no path with a control character).
 CREATE TEMP TABLE IF NOT EXISTS stage_raw (
     delivery_key VARCHAR, seq BIGINT, source VARCHAR, event_type VARCHAR,
-    received_at TIMESTAMP, headers VARCHAR, body VARCHAR);
+    received_at TIMESTAMP, headers VARCHAR, body VARCHAR, unmapped VARCHAR);
+-- Replayed deliveries: why each maps to nothing now (NULL: it maps), for the one
+-- field of the raw log a replay changes.
+CREATE TEMP TABLE IF NOT EXISTS stage_unmapped (delivery_key VARCHAR, unmapped VARCHAR);
 CREATE TEMP TABLE IF NOT EXISTS stage_changes (
     repo VARCHAR, sha VARCHAR, parents VARCHAR, committed_at TIMESTAMP,
     authored_at TIMESTAMP, author VARCHAR, message VARCHAR, paths VARCHAR);

@@ -1,0 +1,175 @@
+//! The six DORA figures as one enum, so every page names, values and judges them
+//! the same way: the slug in URLs, the title, the value of a bucket's figures, its
+//! sample size, its level, and which direction is better.
+
+use shiplog_model::{BandTable, Banded, Level};
+
+use crate::figures::Figures;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    DeploymentFrequency,
+    LeadTime,
+    ChangeFailureRate,
+    FailedDeploymentRecovery,
+    TimeToRestore,
+    ReworkRate,
+}
+
+/// How DORA 2024 groups the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Throughput,
+    Instability,
+    /// Time to restore, kept beside the two groups.
+    Restore,
+}
+
+/// What a figure's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    PerDay,
+    Hours,
+    /// A fraction 0–1, shown as a percentage; changes are in percentage points.
+    Rate,
+}
+
+/// Changes against the previous period need this many samples on both sides for a
+/// median or a rate; fewer give "—" with the reason.
+pub const MIN_SAMPLES: i64 = 5;
+
+impl Metric {
+    pub const ALL: [Metric; 6] = [
+        Metric::DeploymentFrequency,
+        Metric::LeadTime,
+        Metric::FailedDeploymentRecovery,
+        Metric::ChangeFailureRate,
+        Metric::ReworkRate,
+        Metric::TimeToRestore,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Metric::DeploymentFrequency => "deployment-frequency",
+            Metric::LeadTime => "lead-time",
+            Metric::ChangeFailureRate => "change-failure-rate",
+            Metric::FailedDeploymentRecovery => "failed-deployment-recovery",
+            Metric::TimeToRestore => "time-to-restore",
+            Metric::ReworkRate => "rework-rate",
+        }
+    }
+
+    pub fn parse(slug: &str) -> Option<Metric> {
+        Self::ALL.into_iter().find(|m| m.slug() == slug)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::DeploymentFrequency => "Deployment frequency",
+            Metric::LeadTime => "Lead time for changes",
+            Metric::ChangeFailureRate => "Change failure rate",
+            Metric::FailedDeploymentRecovery => "Failed deployment recovery time",
+            Metric::TimeToRestore => "Time to restore service",
+            Metric::ReworkRate => "Deployment rework rate",
+        }
+    }
+
+    pub fn group(self) -> Group {
+        match self {
+            Metric::DeploymentFrequency | Metric::LeadTime | Metric::FailedDeploymentRecovery => {
+                Group::Throughput
+            }
+            Metric::ChangeFailureRate | Metric::ReworkRate => Group::Instability,
+            Metric::TimeToRestore => Group::Restore,
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::DeploymentFrequency => Unit::PerDay,
+            Metric::LeadTime | Metric::FailedDeploymentRecovery | Metric::TimeToRestore => {
+                Unit::Hours
+            }
+            Metric::ChangeFailureRate | Metric::ReworkRate => Unit::Rate,
+        }
+    }
+
+    /// Higher deployment frequency is better; for every other figure lower is.
+    pub fn higher_is_better(self) -> bool {
+        self == Metric::DeploymentFrequency
+    }
+
+    /// The band table row that judges this figure; rework rate has none.
+    pub fn banded(self) -> Option<Banded> {
+        match self {
+            Metric::DeploymentFrequency => Some(Banded::DeploysPerDay),
+            Metric::LeadTime => Some(Banded::LeadTimeHours),
+            Metric::ChangeFailureRate => Some(Banded::ChangeFailureRate),
+            Metric::FailedDeploymentRecovery | Metric::TimeToRestore => Some(Banded::RecoveryHours),
+            Metric::ReworkRate => None,
+        }
+    }
+
+    /// Whether the figure is a median of durations (it has a distribution).
+    pub fn is_duration(self) -> bool {
+        self.unit() == Unit::Hours
+    }
+
+    /// The figure's value for `f`, a bucket of `days` days; `None` when undefined.
+    pub fn value(self, f: &Figures, days: i64) -> Option<f64> {
+        match self {
+            Metric::DeploymentFrequency => Some(f.deployments as f64 / days.max(1) as f64),
+            Metric::LeadTime => f.lead_time_median_hours,
+            Metric::ChangeFailureRate => f.change_failure_rate(),
+            Metric::FailedDeploymentRecovery => f.recovery_median_hours,
+            Metric::TimeToRestore => f.restore_median_hours,
+            Metric::ReworkRate => f.rework_rate(),
+        }
+    }
+
+    /// How many samples the value is computed from: deployments, lead-time samples,
+    /// recovered deployments or resolved incidents.
+    pub fn samples(self, f: &Figures) -> i64 {
+        match self {
+            Metric::DeploymentFrequency | Metric::ChangeFailureRate | Metric::ReworkRate => {
+                f.deployments
+            }
+            Metric::LeadTime => f.lead_time_samples,
+            Metric::FailedDeploymentRecovery => f.recovered,
+            Metric::TimeToRestore => f.resolved,
+        }
+    }
+
+    /// What the samples are, for "median of 313 commits" and the like.
+    pub fn sample_noun(self) -> &'static str {
+        match self {
+            Metric::DeploymentFrequency | Metric::ChangeFailureRate | Metric::ReworkRate => {
+                "deployments"
+            }
+            Metric::LeadTime => "commits",
+            Metric::FailedDeploymentRecovery => "recovered deployments",
+            Metric::TimeToRestore => "resolved incidents",
+        }
+    }
+
+    pub fn level(self, bands: &BandTable, value: Option<f64>) -> Option<Level> {
+        Some(bands.level(self.banded()?, value?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip_and_are_distinct() {
+        for m in Metric::ALL {
+            assert_eq!(Metric::parse(m.slug()), Some(m));
+        }
+        let mut slugs: Vec<&str> = Metric::ALL.iter().map(|m| m.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), 6);
+        assert_eq!(Metric::parse("lead_time"), None);
+    }
+}

@@ -1,0 +1,19 @@
+-- A sample's start is its deployment's finish less its hours; it is the pull
+-- request's first commit when that is the instant (within a second), else the commit.
+page AS (
+    SELECT * FROM rows ORDER BY finished_at DESC, deployment_id DESC, sha LIMIT $3 OFFSET $4
+),
+starts AS (
+    SELECT p.*, epoch_us(p.finished_at) - CAST(round(p.hours * 3600e6) AS BIGINT) AS start_us
+    FROM page p
+)
+SELECT s.sha,
+       (SELECT min(c.repo) FROM changes c WHERE c.sha = s.sha),
+       s.start_us,
+       CASE WHEN EXISTS (SELECT 1 FROM pull_requests pr
+                         WHERE pr.sha = s.sha
+                           AND abs(epoch_us(pr.first_commit_at) - s.start_us) < 1000000)
+            THEN 'pull request first commit' ELSE 'commit' END,
+       s.deployment_id, s.service, epoch_us(s.finished_at), s.hours
+FROM starts s
+ORDER BY s.finished_at DESC, s.deployment_id DESC, s.sha;

@@ -1,0 +1,340 @@
+//! What every page shares: the view its query asks for, the links that keep it, the
+//! navigation and the filter form, and errors rendered as a page.
+
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use shiplog_model::{BandsVersion, Period};
+use shiplog_queries::dashboard::{BucketSize, Metric, View};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::routes::metrics::require_read;
+use crate::routes::{PRESET_DAYS, ReadQuery};
+
+/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass).
+pub fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Whether a query parameter was given with a value.
+fn given(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.trim().is_empty())
+}
+
+/// The query parameters that make a view, to append to every link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    params: Vec<(&'static str, String)>,
+}
+
+impl Links {
+    fn new(query: &ReadQuery, view: &View, preset: Option<u64>) -> Links {
+        let mut params = Vec::new();
+        match preset {
+            Some(days) => params.push(("days", days.to_string())),
+            None => {
+                params.push(("from", view.period.from().to_string()));
+                params.push(("to", view.period.to().to_string()));
+            }
+        }
+        if let Some(service) = &view.filter.service {
+            params.push(("service", service.clone()));
+        }
+        if let Some(team) = &view.filter.team {
+            params.push(("team", team.clone()));
+        }
+        if given(&query.bands) {
+            params.push(("bands", view.bands.as_str().to_owned()));
+        }
+        if given(&query.bucket) {
+            params.push(("bucket", view.bucket.as_str().to_owned()));
+        }
+        Links { params }
+    }
+
+    /// `path` with the view's parameters, `extra` replacing or adding some (an empty
+    /// value drops that parameter).
+    pub fn with(&self, path: &str, extra: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        pairs.extend(extra.iter().filter(|(_, v)| !v.is_empty()).copied());
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", query_escape(v)))
+            .collect();
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", query.join("&"))
+        }
+    }
+
+    /// The same view narrowed to one service (its team filter dropped).
+    pub fn for_service(&self, service: &str) -> Links {
+        let mut params: Vec<(&'static str, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| *k != "service" && *k != "team")
+            .cloned()
+            .collect();
+        params.push(("service", service.to_owned()));
+        Links { params }
+    }
+
+    /// `path` with the view's parameters.
+    pub fn to(&self, path: &str) -> String {
+        self.with(path, &[])
+    }
+
+    /// The same view over a preset period.
+    fn preset(&self, path: &str, days: u64) -> String {
+        self.with(
+            path,
+            &[("days", &days.to_string()), ("from", ""), ("to", "")],
+        )
+    }
+
+    pub fn metric(&self, metric: Metric) -> String {
+        self.to(&format!("/metrics/{}", metric.slug()))
+    }
+
+    pub fn explain(&self, metric: Metric) -> String {
+        self.to(&format!("/explain/{}", metric.slug()))
+    }
+
+    pub fn service(&self, service: &str) -> String {
+        // A service's page is that service: the team filter would only narrow it away.
+        self.with(
+            &format!("/services/{}", query_escape(service)),
+            &[("service", ""), ("team", "")],
+        )
+    }
+}
+
+/// A link in the navigation or the filter bar.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The frame of every page: title, navigation, the filter form and the view.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub title: String,
+    /// The page's path, the filter form's target.
+    pub path: String,
+    pub view: View,
+    pub links: Links,
+    pub nav: Vec<NavLink>,
+    pub presets: Vec<NavLink>,
+    pub from: String,
+    pub to: String,
+    pub service: String,
+    pub team: String,
+    pub bands: &'static str,
+    pub bucket: &'static str,
+    pub bands_options: [&'static str; 3],
+    pub bucket_options: [&'static str; 3],
+    /// The known services and teams, for the filter's suggestions.
+    pub services: Vec<String>,
+    pub teams: Vec<String>,
+}
+
+impl Chrome {
+    /// Reads the view a page's query asks for, after the read token check. The
+    /// bucketed pages refuse a period over `max_period_days` (SPEC §5).
+    pub fn view(
+        state: &AppState,
+        headers: &HeaderMap,
+        query: &ReadQuery,
+    ) -> Result<(View, Option<u64>), ApiError> {
+        require_read(state, headers, query)?;
+        let period: Period = query.bounded_period(state.config.max_period_days)?;
+        let bands = match query
+            .bands
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            None => state.config.settings.bands,
+            Some(raw) => raw.parse::<BandsVersion>().map_err(ApiError::BadRequest)?,
+        };
+        let bucket = match query
+            .bucket
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            None => BucketSize::default_for(period),
+            Some(raw) => BucketSize::parse(raw).ok_or_else(|| {
+                ApiError::BadRequest(format!("`bucket` is `{raw}`: use day, week or month"))
+            })?,
+        };
+        let explicit = [&query.from, &query.to]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
+        let preset = query
+            .days
+            .as_deref()
+            .and_then(|d| d.trim().parse::<u64>().ok())
+            .filter(|_| !explicit);
+        Ok((
+            View {
+                period,
+                filter: query.filter(),
+                bands,
+                bucket,
+            },
+            preset,
+        ))
+    }
+
+    pub fn new(
+        title: impl Into<String>,
+        path: &str,
+        query: &ReadQuery,
+        view: View,
+        preset: Option<u64>,
+        known: &[shiplog_queries::scope::ScopedService],
+    ) -> Chrome {
+        let links = Links::new(query, &view, preset);
+        let section = |prefix: &str| {
+            if prefix == "/" {
+                path == "/"
+            } else {
+                path.starts_with(prefix)
+            }
+        };
+        let nav = [
+            ("Overview", "/".to_owned()),
+            (
+                "Deployment frequency",
+                "/metrics/deployment-frequency".into(),
+            ),
+            ("Lead time", "/metrics/lead-time".into()),
+            ("Change failure", "/metrics/change-failure-rate".into()),
+            ("Recovery", "/metrics/failed-deployment-recovery".into()),
+            ("Restore", "/metrics/time-to-restore".into()),
+            ("Rework", "/metrics/rework-rate".into()),
+            ("Services", "/services".into()),
+            ("Data health", "/data-health".into()),
+        ]
+        .into_iter()
+        .map(|(label, target)| NavLink {
+            label: label.to_owned(),
+            current: section(&target),
+            href: links.to(&target),
+        })
+        .collect();
+        let presets = PRESET_DAYS
+            .iter()
+            .map(|&days| NavLink {
+                label: format!("{days} days"),
+                href: links.preset(path, days),
+                current: preset == Some(days),
+            })
+            .collect();
+        let mut teams: Vec<String> = known.iter().filter_map(|s| s.team.clone()).collect();
+        teams.sort();
+        teams.dedup();
+        Chrome {
+            title: title.into(),
+            path: path.to_owned(),
+            from: view.period.from().to_string(),
+            to: view.period.to().to_string(),
+            service: view.filter.service.clone().unwrap_or_default(),
+            team: view.filter.team.clone().unwrap_or_default(),
+            bands: view.bands.as_str(),
+            bucket: view.bucket.as_str(),
+            bands_options: ["2021", "2023", "2024"],
+            bucket_options: ["day", "week", "month"],
+            services: known.iter().map(|s| s.service.clone()).collect(),
+            teams,
+            view,
+            links,
+            nav,
+            presets,
+        }
+    }
+
+    /// "from … to … (excluded)" with the filter, for the page's first line.
+    pub fn scope_text(&self) -> String {
+        let mut text = format!("{} to {} (excluded)", self.from, self.to);
+        if !self.service.is_empty() {
+            text.push_str(&format!(", service {}", self.service));
+        }
+        if !self.team.is_empty() {
+            text.push_str(&format!(", team {}", self.team));
+        }
+        text
+    }
+}
+
+/// Renders a page template.
+pub fn render(page: &impl Template) -> Result<Response, PageError> {
+    page.render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| PageError(ApiError::Internal(e.to_string())))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    reason: &'static str,
+    message: String,
+}
+
+/// An error on a dashboard page, answered as a page (the API's JSON errors are for
+/// programs); internal details are logged by [`ApiError`], never shown.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let json = self.0.into_response();
+        let status = json.status();
+        let message = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => "internal error; see the server log".to_owned(),
+            _ => json
+                .extensions()
+                .get::<crate::error::Message>()
+                .map(|m| m.0.clone())
+                .unwrap_or_default(),
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("error"),
+            message,
+        };
+        let body = page.render().unwrap_or_else(|_| format!("{status}"));
+        let mut response = (status, Html(body)).into_response();
+        for (name, value) in json.headers() {
+            if name == axum::http::header::RETRY_AFTER {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+        response
+    }
+}

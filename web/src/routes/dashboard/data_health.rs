@@ -1,0 +1,174 @@
+//! `GET /data-health`: what Shiplog cannot see, each with a count, the rows and what
+//! to do about it, and the newest delivery per source; `GET /data-health/{check}`
+//! lists a check's rows (paged, or every row with `?format=csv`).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use shiplog_queries::dashboard::Paging;
+use shiplog_queries::dashboard::health::{self, Check};
+use shiplog_queries::scope;
+
+use super::chrome::{Chrome, PageError, render};
+use super::table::{TableView, table_view};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::routes::ReadQuery;
+
+#[derive(Debug, Clone)]
+struct FindingLine {
+    slug: &'static str,
+    title: &'static str,
+    count: i64,
+    href: String,
+    advice: &'static str,
+}
+
+#[derive(Debug, Clone)]
+struct SourceLine {
+    source: String,
+    received_at: String,
+    deliveries: i64,
+}
+
+#[derive(Template)]
+#[template(path = "data_health.html")]
+struct HealthPage {
+    chrome: Chrome,
+    findings: Vec<FindingLine>,
+    sources: Vec<SourceLine>,
+}
+
+#[derive(Template)]
+#[template(path = "data_health_rows.html")]
+struct RowsPage {
+    chrome: Chrome,
+    title: &'static str,
+    advice: &'static str,
+    table: TableView,
+}
+
+fn parse_check(slug: &str) -> Result<Check, ApiError> {
+    Check::parse(slug).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no data-health check {slug:?}: use one of {}",
+            Check::ALL.map(Check::slug).join(", ")
+        ))
+    })
+}
+
+pub async fn data_health(
+    State(state): State<AppState>,
+    Query(query): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    state.count_request();
+    let (view, preset) = Chrome::view(&state, &headers, &query)?;
+    let settings = state.config.settings.clone();
+    let read_view = view.clone();
+    let (known, found) = state
+        .read(move |conn| {
+            Ok((
+                scope::services(conn, &settings)?,
+                health::data_health(conn, &settings, &read_view)?,
+            ))
+        })
+        .await?;
+    let chrome = Chrome::new("Data health", "/data-health", &query, view, preset, &known);
+    let page = HealthPage {
+        findings: found
+            .findings
+            .iter()
+            .map(|f| FindingLine {
+                slug: f.check.slug(),
+                title: f.check.title(),
+                count: f.count,
+                href: chrome.links.to(&format!("/data-health/{}", f.check.slug())),
+                advice: f.check.advice(),
+            })
+            .collect(),
+        sources: found
+            .last_delivery
+            .iter()
+            .map(|d| SourceLine {
+                source: d.source.clone(),
+                received_at: d.received_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                deliveries: d.deliveries,
+            })
+            .collect(),
+        chrome,
+    };
+    render(&page)
+}
+
+pub async fn data_health_rows(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    state.count_request();
+    let check = parse_check(&slug)?;
+    let (view, preset) = Chrome::view(&state, &headers, &query)?;
+    let settings = state.config.settings.clone();
+    if query.format.as_deref() == Some("csv") {
+        let read_view = view.clone();
+        let body = state
+            .stream(move |conn, out| {
+                health::write_csv(conn, &settings, &read_view, check, out).map(|_| ())
+            })
+            .await?;
+        let mut response = body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "attachment; filename=\"shiplog-{}-{}.csv\"",
+            check.slug(),
+            view.period.from()
+        )) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+        return Ok(response);
+    }
+    let page_number = query
+        .page
+        .as_deref()
+        .map(|p| {
+            p.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| ApiError::BadRequest(format!("`page` is `{p}`: use 1, 2, …")))
+        })
+        .transpose()?
+        .unwrap_or(1);
+    let read_view = view.clone();
+    let (known, table) = state
+        .read(move |conn| {
+            Ok((
+                scope::services(conn, &settings)?,
+                health::rows(
+                    conn,
+                    &settings,
+                    &read_view,
+                    check,
+                    Paging::page(page_number),
+                )?,
+            ))
+        })
+        .await?;
+    let path = format!("/data-health/{slug}");
+    let chrome = Chrome::new(check.title(), &path, &query, view, preset, &known);
+    let page = RowsPage {
+        title: check.title(),
+        advice: check.advice(),
+        table: table_view(&table, &chrome.links, &path),
+        chrome,
+    };
+    render(&page)
+}

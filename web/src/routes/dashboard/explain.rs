@@ -1,0 +1,145 @@
+//! `GET /explain/{slug}`: the rows behind a figure, paged, or every row as CSV with
+//! `?format=csv` (text cells guarded against formula injection). The figure on the
+//! page is computed from the same rows (`queries::dashboard::explain`), so the row
+//! count is the count the figure shows.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};
+use shiplog_queries::dashboard::{Metric, Paging};
+use shiplog_queries::scope;
+
+use super::chrome::{Chrome, PageError, render};
+use super::metric::parse_metric;
+use super::table::{TableView, table_view};
+use super::tiles::basis;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::format;
+use crate::routes::ReadQuery;
+
+#[derive(Template)]
+#[template(path = "explain.html")]
+struct ExplainPage {
+    chrome: Chrome,
+    metric: Metric,
+    value: String,
+    level: Option<&'static str>,
+    basis: String,
+    definition: &'static str,
+    metric_href: String,
+    table: TableView,
+}
+
+/// What the rows are and how the figure comes from them.
+fn definition(metric: Metric) -> &'static str {
+    match metric {
+        Metric::DeploymentFrequency => {
+            "Every successful production deployment that finished in the period; the figure is their number divided by the days of the period."
+        }
+        Metric::LeadTime => {
+            "One row per commit of each deployment's change set (SPEC §3.1): the hours from its start (the commit, or its pull request's first commit when earlier) to the deployment's finish. The figure is their median (continuous, linear interpolation)."
+        }
+        Metric::ChangeFailureRate => {
+            "Every successful production deployment that finished in the period; the figure is the share marked failed (an attributed incident, or rolled back), each counted once."
+        }
+        Metric::FailedDeploymentRecovery => {
+            "The failed deployments that finished in the period; the figure is the median of recovered_at − finished_at over the recovered ones (the others are still failing)."
+        }
+        Metric::TimeToRestore => {
+            "Every incident opened in the period, with the deployment it was attributed to and the rule (a: it named the deployment; b: its sha was in the change set; c: the latest deployment within the attribution window). The figure is the median of resolved − opened over the resolved ones."
+        }
+        Metric::ReworkRate => {
+            "Every successful production deployment that finished in the period; the figure is the share whose previous deployment of the same service had failed (the rollback or the fix)."
+        }
+    }
+}
+
+fn page_number(query: &ReadQuery) -> Result<u32, ApiError> {
+    match query
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| ApiError::BadRequest(format!("`page` is `{raw}`: use 1, 2, …"))),
+    }
+}
+
+pub async fn explain(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    state.count_request();
+    let metric = parse_metric(&slug)?;
+    let (view, preset) = Chrome::view(&state, &headers, &query)?;
+    let settings = state.config.settings.clone();
+    match query.format.as_deref() {
+        None | Some("html") => {}
+        Some("csv") => {
+            let read_view = view.clone();
+            let body = state
+                .stream(move |conn, out| {
+                    write_csv(conn, &settings, &read_view, metric, out).map(|_| ())
+                })
+                .await?;
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            let name = format!(
+                "attachment; filename=\"shiplog-{}-{}.csv\"",
+                metric.slug(),
+                view.period.from()
+            );
+            if let Ok(value) = HeaderValue::from_str(&name) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            return Ok(response);
+        }
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!("unknown format {other:?}: use csv")).into());
+        }
+    }
+    let paging = Paging::page(page_number(&query)?);
+    let read_view = view.clone();
+    let (known, explained) = state
+        .read(move |conn| {
+            Ok((
+                scope::services(conn, &settings)?,
+                read_explain(conn, &settings, &read_view, metric, paging)?,
+            ))
+        })
+        .await?;
+    let path = format!("/explain/{slug}");
+    let chrome = Chrome::new(
+        format!("{} — the rows behind it", metric.title()),
+        &path,
+        &query,
+        view,
+        preset,
+        &known,
+    );
+    let page = ExplainPage {
+        metric,
+        value: format::value(metric.unit(), explained.value),
+        level: explained.level.map(|l| l.as_str()),
+        basis: basis(metric, &explained.figures),
+        definition: definition(metric),
+        metric_href: chrome.links.metric(metric),
+        table: table_view(&explained.table, &chrome.links, &path),
+        chrome,
+    };
+    render(&page)
+}

@@ -1,0 +1,109 @@
+//! A `queries` table as a page shows it: each cell as text, with a link where it
+//! names a service or a deployment, and the pager.
+
+use shiplog_queries::dashboard::{Cell, Table};
+
+use super::Links;
+use super::chrome::query_escape;
+use crate::format;
+
+#[derive(Debug, Clone)]
+pub struct CellView {
+    pub text: String,
+    pub title: Option<String>,
+    pub href: Option<String>,
+    pub numeric: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableView {
+    pub columns: &'static [&'static str],
+    pub rows: Vec<Vec<CellView>>,
+    pub total: i64,
+    pub page: u32,
+    pub pages: u32,
+    pub first_row: i64,
+    pub last_row: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub csv: String,
+}
+
+fn text(text: String) -> CellView {
+    CellView {
+        text,
+        title: None,
+        href: None,
+        numeric: false,
+    }
+}
+
+/// The anchor of a deployment on its service's page.
+pub fn deployment_anchor(id: &str) -> String {
+    format!("deployment-{}", query_escape(id))
+}
+
+pub fn cell(cell: &Cell, links: &Links) -> CellView {
+    match cell {
+        Cell::Text(v) => text(v.clone().unwrap_or_default()),
+        Cell::Count(n) => CellView {
+            numeric: true,
+            ..text(n.to_string())
+        },
+        Cell::Hours(h) => CellView {
+            numeric: true,
+            ..text(format::optional(*h, format::hours))
+        },
+        Cell::Time(t) => text(
+            t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
+        ),
+        Cell::Flag(b) => text(if *b { "yes" } else { "no" }.to_owned()),
+        Cell::Service(s) => CellView {
+            href: Some(links.service(s)),
+            ..text(s.clone())
+        },
+        Cell::Deployment { id, service } => match (id, service) {
+            (Some(id), Some(service)) => CellView {
+                href: Some(format!(
+                    "{}#{}",
+                    links.service(service),
+                    deployment_anchor(id)
+                )),
+                ..text(id.clone())
+            },
+            (id, _) => text(id.clone().unwrap_or_default()),
+        },
+        Cell::Sha(sha) => {
+            let sha = sha.clone().unwrap_or_default();
+            CellView {
+                title: Some(sha.clone()),
+                ..text(sha.chars().take(10).collect())
+            }
+        }
+    }
+}
+
+/// The table at `path` (whose page links keep the view).
+pub fn table_view(table: &Table, links: &Links, path: &str) -> TableView {
+    let page = table.paging.page;
+    let pages = table.paging.pages(table.total);
+    let link = |page: u32| links.with(path, &[("page", &page.to_string())]);
+    let first_row = i64::from(page - 1) * i64::from(table.paging.per_page) + 1;
+    TableView {
+        columns: table.columns,
+        rows: table
+            .rows
+            .iter()
+            .map(|row| row.iter().map(|c| cell(c, links)).collect())
+            .collect(),
+        total: table.total,
+        page,
+        pages,
+        first_row: first_row.min(table.total),
+        last_row: (first_row - 1 + table.rows.len() as i64).min(table.total),
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        csv: links.with(path, &[("format", "csv")]),
+    }
+}
