@@ -12,7 +12,7 @@ use shiplog_model::time::from_micros;
 use shiplog_model::{BandTable, Level, Settings};
 
 use super::metric::Metric;
-use super::table::{Cell, Paging, Table, write_csv_header, write_csv_row};
+use super::table::{Cell, CsvRows, Paging, Table};
 use super::view::View;
 use crate::QueryError;
 use crate::figures::{Figures, midnight};
@@ -358,26 +358,11 @@ pub fn write_csv(
     let rows = Rows::of(metric);
     let services = select(conn, settings, &view.filter)?;
     set_names(conn, "scope", services.iter().map(String::as_str))?;
-    let io = |e: std::io::Error| QueryError::Output {
-        path: "the response".into(),
-        message: e.to_string(),
-    };
-    write_csv_header(rows.columns(), out).map_err(io)?;
-    let mut written = 0u64;
-    let mut failed = None;
+    let mut csv = CsvRows::start(rows.columns(), out)?;
     read_page(conn, rows, &rows.params(view), i64::MAX, 0, |cells| {
-        if failed.is_none() {
-            match write_csv_row(&cells, out) {
-                Ok(()) => written += 1,
-                Err(e) => failed = Some(e),
-            }
-        }
-        Ok(())
+        csv.push(cells)
     })?;
-    match failed {
-        Some(e) => Err(io(e)),
-        None => Ok(written),
-    }
+    csv.finish()
 }
 
 /// Runs the page query, handing each row's cells to `each`.

@@ -13,7 +13,7 @@ use duckdb::{Connection, Row, params};
 use shiplog_model::time::from_micros;
 use shiplog_model::{Settings, Timestamp};
 
-use super::table::{Cell, Paging, Table, write_csv_header, write_csv_row};
+use super::table::{Cell, CsvRows, Paging, Table};
 use super::view::View;
 use crate::QueryError;
 use crate::figures::midnight;
@@ -365,26 +365,11 @@ pub fn write_csv(
     out: &mut impl Write,
 ) -> Result<u64, QueryError> {
     prepare(conn, settings, view, &[check])?;
-    let io = |e: std::io::Error| QueryError::Output {
-        path: "the response".into(),
-        message: e.to_string(),
-    };
-    write_csv_header(check.columns(), out).map_err(io)?;
-    let mut written = 0u64;
-    let mut failed = None;
+    let mut csv = CsvRows::start(check.columns(), out)?;
     read_page(conn, settings, view, check, i64::MAX, 0, |cells| {
-        if failed.is_none() {
-            match write_csv_row(&cells, out) {
-                Ok(()) => written += 1,
-                Err(e) => failed = Some(e),
-            }
-        }
-        Ok(())
+        csv.push(cells)
     })?;
-    match failed {
-        Some(e) => Err(io(e)),
-        None => Ok(written),
-    }
+    csv.finish()
 }
 
 /// Fills the connection's temp tables that `checks` read: `scope`, the services the

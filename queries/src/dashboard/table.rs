@@ -5,6 +5,7 @@ use std::io::Write;
 
 use shiplog_model::Timestamp;
 
+use crate::QueryError;
 use crate::csv::{guard, quote};
 
 /// One cell. The kinds say what a value is, so that `web` can link a deployment or
@@ -104,4 +105,49 @@ pub fn write_csv_row(row: &[Cell], out: &mut impl Write) -> std::io::Result<()> 
         out.write_all(cell.csv().as_bytes())?;
     }
     out.write_all(b"\n")
+}
+
+/// Rows written as CSV while a query yields them: the header first, then each row; the
+/// first write error is kept and ends the writing (the query's row callback cannot
+/// return it), and [`CsvRows::finish`] reports it.
+pub(crate) struct CsvRows<'a, W: Write> {
+    out: &'a mut W,
+    written: u64,
+    failed: Option<std::io::Error>,
+}
+
+fn output_error(e: std::io::Error) -> QueryError {
+    QueryError::Output {
+        path: "the response".into(),
+        message: e.to_string(),
+    }
+}
+
+impl<'a, W: Write> CsvRows<'a, W> {
+    pub(crate) fn start(columns: &[&str], out: &'a mut W) -> Result<Self, QueryError> {
+        write_csv_header(columns, out).map_err(output_error)?;
+        Ok(CsvRows {
+            out,
+            written: 0,
+            failed: None,
+        })
+    }
+
+    pub(crate) fn push(&mut self, cells: Vec<Cell>) -> duckdb::Result<()> {
+        if self.failed.is_none() {
+            match write_csv_row(&cells, self.out) {
+                Ok(()) => self.written += 1,
+                Err(e) => self.failed = Some(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// How many rows were written, or the first write error.
+    pub(crate) fn finish(self) -> Result<u64, QueryError> {
+        match self.failed {
+            Some(e) => Err(output_error(e)),
+            None => Ok(self.written),
+        }
+    }
 }

@@ -4,14 +4,14 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use shiplog_queries::dashboard::Paging;
 use shiplog_queries::dashboard::health::{self, Check};
 use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
-use super::table::{TableView, table_view};
+use super::table::{TableView, csv_download, page_number, table_view};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::ReadQuery;
@@ -119,34 +119,12 @@ pub async fn data_health_rows(
                 health::write_csv(conn, &settings, &read_view, check, out).map(|_| ())
             })
             .await?;
-        let mut response = body.into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"shiplog-{}-{}.csv\"",
-            check.slug(),
-            view.period.from()
-        )) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_DISPOSITION, value);
-        }
-        return Ok(response);
+        return Ok(csv_download(
+            body,
+            &format!("{}-{}", check.slug(), view.period.from()),
+        ));
     }
-    let page_number = query
-        .page
-        .as_deref()
-        .map(|p| {
-            p.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| ApiError::BadRequest(format!("`page` is `{p}`: use 1, 2, …")))
-        })
-        .transpose()?
-        .unwrap_or(1);
+    let page_number = page_number(&query)?;
     let read_view = view.clone();
     let (known, table) = state
         .read(move |conn| {

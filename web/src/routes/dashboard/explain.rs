@@ -5,15 +5,15 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};
 use shiplog_queries::dashboard::{Metric, Paging};
 use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
 use super::metric::parse_metric;
-use super::table::{TableView, table_view};
+use super::table::{TableView, csv_download, page_number, table_view};
 use super::tiles::basis;
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -57,22 +57,6 @@ fn definition(metric: Metric) -> &'static str {
     }
 }
 
-fn page_number(query: &ReadQuery) -> Result<u32, ApiError> {
-    match query
-        .page
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => Ok(1),
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| ApiError::BadRequest(format!("`page` is `{raw}`: use 1, 2, …"))),
-    }
-}
-
 pub async fn explain(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -92,21 +76,10 @@ pub async fn explain(
                     write_csv(conn, &settings, &read_view, metric, out).map(|_| ())
                 })
                 .await?;
-            let mut response = body.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            let name = format!(
-                "attachment; filename=\"shiplog-{}-{}.csv\"",
-                metric.slug(),
-                view.period.from()
-            );
-            if let Ok(value) = HeaderValue::from_str(&name) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            return Ok(response);
+            return Ok(csv_download(
+                body,
+                &format!("{}-{}", metric.slug(), view.period.from()),
+            ));
         }
         Some(other) => {
             return Err(ApiError::BadRequest(format!("unknown format {other:?}: use csv")).into());

@@ -1,11 +1,16 @@
 //! A `queries` table as a page shows it: each cell as text, with a link where it
 //! names a service or a deployment, and the pager.
 
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use shiplog_queries::dashboard::{Cell, Table};
 
 use super::Links;
 use super::chrome::query_escape;
+use crate::error::ApiError;
 use crate::format;
+use crate::routes::ReadQuery;
 
 #[derive(Debug, Clone)]
 pub struct CellView {
@@ -106,4 +111,37 @@ pub fn table_view(table: &Table, links: &Links, path: &str) -> TableView {
         next: (page < pages).then(|| link(page + 1)),
         csv: links.with(path, &[("format", "csv")]),
     }
+}
+
+/// The `page` a list asks for (1 when absent).
+pub fn page_number(query: &ReadQuery) -> Result<u32, ApiError> {
+    match query
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| ApiError::BadRequest(format!("`page` is `{raw}`: use 1, 2, …"))),
+    }
+}
+
+/// A streamed CSV body as a download named `shiplog-{name}.csv`.
+pub fn csv_download(body: Body, name: &str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"shiplog-{name}.csv\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
