@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use shiplog_queries::dashboard::Metric;
+use shiplog_queries::dashboard::{BucketSize, Metric};
 use shiplog_queries::dashboard::metric_page::{MetricPage, Stage, metric_page};
 use shiplog_queries::scope;
 
@@ -117,7 +117,11 @@ fn chart(data: &MetricPage, chrome: &Chrome) -> Svg {
         .series
         .iter()
         .map(|p| Bar {
-            label: p.bucket.start.to_string(),
+            // Short labels, so that the thinned axis labels do not run into each other.
+            label: match chrome.view.bucket {
+                BucketSize::Month => p.bucket.start.format("%b %Y").to_string(),
+                _ => p.bucket.start.format("%b %-d").to_string(),
+            },
             value: p.value,
             note: format!("{} {}", p.samples, metric.sample_noun()),
         })
