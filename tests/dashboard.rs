@@ -208,6 +208,11 @@ async fn the_dashboard_works_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#row-count"))
+        .await
+        .unwrap();
     let url = client.current_url().await.unwrap();
     assert_eq!(url.path(), "/explain/change-failure-rate", "{url}");
     assert_eq!(
@@ -245,6 +250,12 @@ async fn the_dashboard_works_in_a_real_browser() {
     let form = client.form(Locator::Css("form.filters")).await.unwrap();
     form.set_by_name("service", "checkout").await.unwrap();
     form.submit().await.unwrap();
+    // The submitted page is the one whose filter holds the service.
+    client
+        .wait()
+        .for_element(Locator::Css("input[name=service][value=checkout]"))
+        .await
+        .unwrap();
     let url = client.current_url().await.unwrap();
     assert!(
         url.query().unwrap_or("").contains("service=checkout"),
@@ -270,6 +281,11 @@ async fn the_dashboard_works_in_a_real_browser() {
         .await
         .unwrap()
         .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#service-name"))
         .await
         .unwrap();
     assert_eq!(

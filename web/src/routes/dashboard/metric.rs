@@ -6,8 +6,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use shiplog_queries::dashboard::{BucketSize, Metric};
 use shiplog_queries::dashboard::metric_page::{MetricPage, Stage, metric_page};
+use shiplog_queries::dashboard::{BucketSize, Metric};
 use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
