@@ -88,7 +88,7 @@ pub fn repos_by_service(
         .iter()
         .filter_map(|s| Some((s.clone(), BTreeSet::from([settings.repo_of(s)?.to_owned()]))))
         .collect();
-    let mut stmt = conn.prepare(include_str!("sql/build_health_repos.sql"))?;
+    let mut stmt = conn.prepare_cached(include_str!("sql/build_health_repos.sql"))?;
     let rows = stmt.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,
@@ -113,7 +113,7 @@ pub fn builds_per_repo(
     conn: &Connection,
     period: Period,
 ) -> Result<BTreeMap<String, (i64, i64)>, QueryError> {
-    let mut stmt = conn.prepare(include_str!("sql/builds_per_repo.sql"))?;
+    let mut stmt = conn.prepare_cached(include_str!("sql/builds_per_repo.sql"))?;
     let rows = stmt.query_map(
         params![midnight(period.from()), midnight(period.to())],
         |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))),
@@ -147,12 +147,12 @@ pub fn build_figures(
     let (from, to) = (midnight(period.from()), midnight(period.to()));
 
     let (builds, failed, duration_median_minutes, duration_p90_minutes) = conn
-        .prepare(include_str!("sql/build_health_builds.sql"))?
+        .prepare_cached(include_str!("sql/build_health_builds.sql"))?
         .query_row(params![from, to, every_repo], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })?;
     let (red_spells, time_to_green_median_hours, red_hours, pairs) = conn
-        .prepare(include_str!("sql/build_health_spells.sql"))?
+        .prepare_cached(include_str!("sql/build_health_spells.sql"))?
         .query_row(params![from, to, every_repo], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })?;

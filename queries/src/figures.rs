@@ -115,7 +115,7 @@ pub fn figures(
     set_names(conn, "scope", services.iter().map(String::as_str))?;
     set_buckets(conn, buckets)?;
     let per_service = breakdown == Breakdown::PerService;
-    let mut stmt = conn.prepare(include_str!("sql/figures.sql"))?;
+    let mut stmt = conn.prepare_cached(include_str!("sql/figures.sql"))?;
     let rows = stmt.query_map(params![per_service], |row| {
         let bucket: String = row.get(0)?;
         Ok(Figures {
@@ -148,12 +148,15 @@ pub fn figures(
     Ok(figures)
 }
 
-/// Replaces the connection's temp table `figure_buckets` with `buckets`, numbered
+/// Fills the connection's temp table `figure_buckets` with `buckets`, numbered
 /// from 0 in order (`i`), so that queries may also group by position when two
 /// buckets start on the same day.
 pub(crate) fn set_buckets(conn: &Connection, buckets: &[Bucket]) -> duckdb::Result<()> {
+    // Created once per connection and emptied, as `temp::set_names` does, so that the
+    // statements reading it stay prepared.
     conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE figure_buckets (i INTEGER, start TIMESTAMP, stop TIMESTAMP)",
+        "CREATE TEMP TABLE IF NOT EXISTS figure_buckets (i INTEGER, start TIMESTAMP, stop TIMESTAMP);
+         DELETE FROM figure_buckets;",
     )?;
     let mut appender = conn.appender_to_catalog_and_db("figure_buckets", "temp", "main")?;
     for (i, bucket) in buckets.iter().enumerate() {

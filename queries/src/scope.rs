@@ -23,7 +23,7 @@ pub struct ScopedService {
 
 /// Every service that counts, with its team, sorted by code point.
 pub fn services(conn: &Connection, settings: &Settings) -> Result<Vec<ScopedService>, QueryError> {
-    let mut stmt = conn.prepare(include_str!("sql/report_services.sql"))?;
+    let mut stmt = conn.prepare_cached(include_str!("sql/report_services.sql"))?;
     let mut services: Vec<ScopedService> = stmt
         .query_map([], |row| {
             let service: String = row.get(0)?;

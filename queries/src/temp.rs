@@ -6,14 +6,18 @@
 
 use duckdb::{Connection, params};
 
-/// Replaces the connection's temp table `table` (a constant of ours) with `names`.
+/// Fills the connection's temp table `table` (a constant of ours) with `names`.
+///
+/// The table is created once per connection and emptied on each use, not replaced:
+/// replacing it changes the catalog, which invalidates every prepared statement that
+/// reads it, and preparing `figures.sql` again costs about 7 ms of a 15 ms read.
 pub(crate) fn set_names<'a>(
     conn: &Connection,
     table: &'static str,
     names: impl IntoIterator<Item = &'a str>,
 ) -> duckdb::Result<()> {
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE {table} (service VARCHAR)"
+        "CREATE TEMP TABLE IF NOT EXISTS {table} (service VARCHAR); DELETE FROM {table};"
     ))?;
     let mut appender = conn.appender_to_catalog_and_db(table, "temp", "main")?;
     for name in names {

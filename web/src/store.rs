@@ -100,11 +100,16 @@ impl ReadPool {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => self
-                .base
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .try_clone()?,
+            None => {
+                let conn = self
+                    .base
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .try_clone()?;
+                // A page's reads prepare about twenty statements; keep them all.
+                conn.set_prepared_statement_cache_capacity(64);
+                conn
+            }
         };
         let result = read(&conn);
         self.idle

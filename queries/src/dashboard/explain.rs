@@ -271,7 +271,7 @@ pub fn explain(
     set_names(conn, "scope", services.iter().map(String::as_str))?;
     let params = rows.params(view);
     let figures = conn
-        .prepare(rows.summary_sql())?
+        .prepare_cached(rows.summary_sql())?
         .query_row(duckdb::params_from_iter(&params), |row| {
             rows.summary(row, view)
         })?;
@@ -323,7 +323,7 @@ pub fn distribution(
     let rows = Rows::of(metric);
     let services = select(conn, settings, &view.filter)?;
     set_names(conn, "scope", services.iter().map(String::as_str))?;
-    let mut stmt = conn.prepare(rows.distribution_sql())?;
+    let mut stmt = conn.prepare_cached(rows.distribution_sql())?;
     let mut result = stmt.query(duckdb::params_from_iter(rows.params(view)))?;
     let mut distribution = Distribution {
         samples: 0,
@@ -377,7 +377,7 @@ fn read_page<T>(
     let mut all: Vec<Value> = params.to_vec();
     all.push(Value::BigInt(limit));
     all.push(Value::BigInt(offset));
-    let mut stmt = conn.prepare(rows.page_sql())?;
+    let mut stmt = conn.prepare_cached(rows.page_sql())?;
     let mut result = stmt.query(duckdb::params_from_iter(&all))?;
     let mut out = Vec::new();
     while let Some(row) = result.next()? {

@@ -313,7 +313,7 @@ pub fn data_health(
         })
         .collect::<Result<Vec<_>, QueryError>>()?;
     let last_delivery = conn
-        .prepare(include_str!("../sql/health/last_delivery.sql"))?
+        .prepare_cached(include_str!("../sql/health/last_delivery.sql"))?
         .query_map([], |row| {
             Ok(LastDelivery {
                 source: row.get(0)?,
@@ -390,11 +390,12 @@ fn prepare(
     Ok(())
 }
 
-/// Replaces the temp table `service_repos` with the configured service → repository
+/// Fills the temp table `service_repos` with the configured service → repository
 /// pairs, appended rather than written into the SQL (see `temp.rs`).
 fn set_service_repos(conn: &Connection, settings: &Settings) -> duckdb::Result<()> {
     conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE service_repos (service VARCHAR, repo VARCHAR)",
+        "CREATE TEMP TABLE IF NOT EXISTS service_repos (service VARCHAR, repo VARCHAR);
+         DELETE FROM service_repos;",
     )?;
     let mut appender = conn.appender_to_catalog_and_db("service_repos", "temp", "main")?;
     for service in settings.services.keys() {
@@ -407,7 +408,7 @@ fn set_service_repos(conn: &Connection, settings: &Settings) -> duckdb::Result<(
 
 fn count(conn: &Connection, view: &View, check: Check) -> Result<i64, QueryError> {
     Ok(conn
-        .prepare(check.count_sql())?
+        .prepare_cached(check.count_sql())?
         .query_row(duckdb::params_from_iter(check.params(view)), |row| {
             row.get(0)
         })?)
@@ -427,7 +428,7 @@ fn read_page<T>(
     params.extend(check.page_params(settings));
     params.push(Value::BigInt(limit));
     params.push(Value::BigInt(offset));
-    let mut stmt = conn.prepare(check.page_sql())?;
+    let mut stmt = conn.prepare_cached(check.page_sql())?;
     let mut result = stmt.query(duckdb::params_from_iter(&params))?;
     let mut out = Vec::new();
     while let Some(row) = result.next()? {

@@ -185,7 +185,7 @@ fn stage_breakdown(
     all.extend_from_slice(chart_buckets);
     set_names(conn, "scope", services.iter().map(String::as_str))?;
     set_buckets(conn, &all)?;
-    let mut stmt = conn.prepare(include_str!("../sql/lead_time_stages.sql"))?;
+    let mut stmt = conn.prepare_cached(include_str!("../sql/lead_time_stages.sql"))?;
     let medians: Vec<StageMedians> = stmt
         .query_map([], |row| {
             Ok(StageMedians {

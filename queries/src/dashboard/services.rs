@@ -268,7 +268,7 @@ pub fn service_page(
     };
     let (from, to) = (midnight(view.period.from()), midnight(view.period.to()));
     let deployments = conn
-        .prepare(include_str!("../sql/service_timeline.sql"))?
+        .prepare_cached(include_str!("../sql/service_timeline.sql"))?
         .query_map(params![service, from, to], |row| {
             let environment: Option<String> = row.get(1)?;
             let status: Option<String> = row.get(3)?;
@@ -291,7 +291,7 @@ pub fn service_page(
         })?
         .collect::<Result<_, _>>()?;
     let incidents = conn
-        .prepare(include_str!("../sql/service_incidents.sql"))?
+        .prepare_cached(include_str!("../sql/service_incidents.sql"))?
         .query_map(params![service, from, to], |row| {
             Ok(IncidentSpan {
                 id: row.get(0)?,
@@ -305,7 +305,7 @@ pub fn service_page(
         })?
         .collect::<Result<_, _>>()?;
     let running: Vec<Running> = conn
-        .prepare(include_str!("../sql/service_running.sql"))?
+        .prepare_cached(include_str!("../sql/service_running.sql"))?
         .query_map(params![service, settings.repo_of(service)], |row| {
             let environment: Option<String> = row.get(0)?;
             Ok(Running {
