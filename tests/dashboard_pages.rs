@@ -433,6 +433,16 @@ fn per_service_tables_sort_on_the_server() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
+    // Every figure in the table is one click from the rows behind it.
+    let checkout = html::rows(&ascending, "services")
+        .into_iter()
+        .find(|r| r.contains("data-service=\"checkout\""))
+        .unwrap();
+    let links = html::links(checkout);
+    for metric in ["deployment-frequency", "lead-time", "time-to-restore"] {
+        let explain = format!("/explain/{metric}?{PERIOD}&service=checkout");
+        assert!(links.contains(&explain), "{links:?}");
+    }
     // The header links flip the direction of the current column.
     let header = html::element(&ascending, "aria-sort=\"ascending\"").unwrap();
     assert!(header.contains("dir=desc"), "{header}");
@@ -715,11 +725,11 @@ fn every_link_keeps_the_filters_and_never_the_token() {
                 link.contains("bands=2021") && link.contains("bucket=day"),
                 "{path}: {link}"
             );
-            // A service's page is that service: links to it, and its tiles' links to
-            // the figures of that service, name the service instead of the team.
+            // Links to one service (its page, its own figures and their rows) name
+            // the service instead of the team.
             if !link.starts_with("/services/") {
                 assert!(
-                    link.contains("team=web") || link.contains("service=%40storefront%2Fweb"),
+                    link.contains("team=web") || link.contains("service="),
                     "{path}: {link}"
                 );
             }

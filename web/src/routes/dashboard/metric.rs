@@ -32,6 +32,8 @@ pub fn parse_metric(slug: &str) -> Result<Metric, ApiError> {
 struct ServiceLine {
     service: String,
     href: String,
+    /// The rows behind this service's figure.
+    explain: String,
     team: String,
     value: String,
     level: Option<&'static str>,
@@ -208,6 +210,7 @@ fn service_lines(data: &MetricPage, chrome: &Chrome, query: &ReadQuery) -> Vec<S
     rows.iter()
         .map(|s| ServiceLine {
             href: chrome.links.service(&s.service),
+            explain: chrome.links.for_service(&s.service).explain(metric),
             team: s.team.clone().unwrap_or_default(),
             value: format::value(metric.unit(), s.value),
             level: s.level.map(|l| l.as_str()),

@@ -32,13 +32,21 @@ struct Column {
     numeric: bool,
 }
 
+/// A figure in a table, linked to the rows behind it.
+#[derive(Debug, Clone)]
+struct ValueCell {
+    text: String,
+    level: Option<&'static str>,
+    href: String,
+}
+
 #[derive(Debug, Clone)]
 struct Line {
     service: String,
     href: String,
     team: String,
-    /// (text, level, explain link) per figure, in `Metric::ALL` order.
-    values: Vec<(String, Option<&'static str>)>,
+    /// Per figure, in `Metric::ALL` order.
+    values: Vec<ValueCell>,
     builds: String,
 }
 
@@ -135,11 +143,10 @@ pub async fn services(
             values: r
                 .values
                 .iter()
-                .map(|v| {
-                    (
-                        format::value(v.metric.unit(), v.value),
-                        v.level.map(|l| l.as_str()),
-                    )
+                .map(|v| ValueCell {
+                    text: format::value(v.metric.unit(), v.value),
+                    level: v.level.map(|l| l.as_str()),
+                    href: chrome.links.for_service(&r.service).explain(v.metric),
                 })
                 .collect(),
             builds: format!(
