@@ -4,8 +4,10 @@
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use shiplog_model::{BandsVersion, Period};
+use duckdb::Connection;
+use shiplog_model::{BandsVersion, Period, Settings};
 use shiplog_queries::dashboard::{BucketSize, Metric, View};
+use shiplog_queries::{QueryError, scope};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -204,13 +206,37 @@ impl Chrome {
         ))
     }
 
-    pub fn new(
+    /// Reads a page's data for `view` (on a pooled connection, after the derived
+    /// facts settle) together with the known services the filter suggests, and builds
+    /// the page's frame: the one read every page makes.
+    pub async fn read<T: Send + 'static>(
+        state: &AppState,
+        query: &ReadQuery,
+        (view, preset): (View, Option<u64>),
+        title: impl Into<String>,
+        path: &str,
+        read: impl FnOnce(&Connection, &Settings, &View) -> Result<T, QueryError> + Send + 'static,
+    ) -> Result<(Chrome, T), PageError> {
+        let settings = state.config.settings.clone();
+        let read_view = view.clone();
+        let (known, data) = state
+            .read(move |conn| {
+                Ok((
+                    scope::services(conn, &settings)?,
+                    read(conn, &settings, &read_view)?,
+                ))
+            })
+            .await?;
+        Ok((Chrome::new(title, path, query, view, preset, &known), data))
+    }
+
+    fn new(
         title: impl Into<String>,
         path: &str,
         query: &ReadQuery,
         view: View,
         preset: Option<u64>,
-        known: &[shiplog_queries::scope::ScopedService],
+        known: &[scope::ScopedService],
     ) -> Chrome {
         let links = Links::new(query, &view, preset);
         let section = |prefix: &str| {

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::Paging;
 use shiplog_queries::dashboard::health::{self, Check};
-use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
 use super::table::{TableView, csv_download, page_number, table_view};
@@ -64,18 +63,16 @@ pub async fn data_health(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     state.count_request();
-    let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
-    let read_view = view.clone();
-    let (known, found) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                health::data_health(conn, &settings, &read_view)?,
-            ))
-        })
-        .await?;
-    let chrome = Chrome::new("Data health", "/data-health", &query, view, preset, &known);
+    let view = Chrome::view(&state, &headers, &query)?;
+    let (chrome, found) = Chrome::read(
+        &state,
+        &query,
+        view,
+        "Data health",
+        "/data-health",
+        health::data_health,
+    )
+    .await?;
     let page = HealthPage {
         findings: found
             .findings
@@ -124,24 +121,17 @@ pub async fn data_health_rows(
             &format!("{}-{}", check.slug(), view.period.from()),
         ));
     }
-    let page_number = page_number(&query)?;
-    let read_view = view.clone();
-    let (known, table) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                health::rows(
-                    conn,
-                    &settings,
-                    &read_view,
-                    check,
-                    Paging::page(page_number),
-                )?,
-            ))
-        })
-        .await?;
+    let paging = Paging::page(page_number(&query)?);
     let path = format!("/data-health/{slug}");
-    let chrome = Chrome::new(check.title(), &path, &query, view, preset, &known);
+    let (chrome, table) = Chrome::read(
+        &state,
+        &query,
+        (view, preset),
+        check.title(),
+        &path,
+        move |conn, settings, view| health::rows(conn, settings, view, check, paging),
+    )
+    .await?;
     let page = RowsPage {
         title: check.title(),
         advice: check.advice(),

@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};
 use shiplog_queries::dashboard::{Metric, Paging};
-use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
 use super::metric::parse_metric;
@@ -86,24 +85,16 @@ pub async fn explain(
         }
     }
     let paging = Paging::page(page_number(&query)?);
-    let read_view = view.clone();
-    let (known, explained) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                read_explain(conn, &settings, &read_view, metric, paging)?,
-            ))
-        })
-        .await?;
     let path = format!("/explain/{slug}");
-    let chrome = Chrome::new(
+    let (chrome, explained) = Chrome::read(
+        &state,
+        &query,
+        (view, preset),
         format!("{} — the rows behind it", metric.title()),
         &path,
-        &query,
-        view,
-        preset,
-        &known,
-    );
+        move |conn, settings, view| read_explain(conn, settings, view, metric, paging),
+    )
+    .await?;
     let page = ExplainPage {
         metric,
         value: format::value(metric.unit(), explained.value),

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::metric_page::{MetricPage, Stage, metric_page};
 use shiplog_queries::dashboard::{BucketSize, Metric};
-use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
 use super::tiles::{TileView, basis, tile_view};
@@ -76,20 +75,22 @@ pub async fn metric(
 ) -> Result<Response, PageError> {
     state.count_request();
     let metric = parse_metric(&slug)?;
-    let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
-    let read_view = view.clone();
-    let (known, coverage, data) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                shiplog_queries::dashboard::overview::coverage(conn)?,
-                metric_page(conn, &settings, &read_view, metric)?,
-            ))
-        })
-        .await?;
+    let view = Chrome::view(&state, &headers, &query)?;
     let path = format!("/metrics/{slug}");
-    let chrome = Chrome::new(metric.title(), &path, &query, view, preset, &known);
+    let (chrome, (coverage, data)) = Chrome::read(
+        &state,
+        &query,
+        view,
+        metric.title(),
+        &path,
+        move |conn, settings, view| {
+            Ok((
+                shiplog_queries::dashboard::overview::coverage(conn)?,
+                metric_page(conn, settings, view, metric)?,
+            ))
+        },
+    )
+    .await?;
     let page = MetricTemplate {
         headline: tile_view(&data.headline, &chrome.links, &coverage, "metric"),
         chart: chart(&data, &chrome),

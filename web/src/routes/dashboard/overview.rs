@@ -7,7 +7,6 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::overview::overview as read_overview;
-use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, render};
 use super::tiles::{Notice, PlainTile, TileGroup, build_tiles, groups, notices};
@@ -39,19 +38,9 @@ pub async fn overview(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     state.count_request();
-    let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
-    let read_view = view.clone();
-    let (known, data) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                read_overview(conn, &settings, &read_view)?,
-            ))
-        })
-        .await?;
-    let previous = view.previous_period();
-    let chrome = Chrome::new("Overview", "/", &query, view, preset, &known);
+    let view = Chrome::view(&state, &headers, &query)?;
+    let (chrome, data) = Chrome::read(&state, &query, view, "Overview", "/", read_overview).await?;
+    let previous = chrome.view.previous_period();
     let page = OverviewPage {
         previous: format!(
             "previous {} days ({} to {})",

@@ -12,7 +12,6 @@ use shiplog_queries::dashboard::Metric;
 use shiplog_queries::dashboard::services::{
     DeploymentMark, ServicePage, SortKey, service_page, services_table, sort_rows,
 };
-use shiplog_queries::scope;
 
 use super::chrome::{Chrome, PageError, query_escape, render};
 use super::table::deployment_anchor;
@@ -91,20 +90,18 @@ pub async fn services(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     state.count_request();
-    let (view, preset) = Chrome::view(&state, &headers, &query)?;
+    let view = Chrome::view(&state, &headers, &query)?;
     let (key, descending) = sort_of(&query)?;
-    let settings = state.config.settings.clone();
-    let read_view = view.clone();
-    let (known, mut rows) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                services_table(conn, &settings, &read_view)?,
-            ))
-        })
-        .await?;
+    let (chrome, mut rows) = Chrome::read(
+        &state,
+        &query,
+        view,
+        "Services",
+        "/services",
+        services_table,
+    )
+    .await?;
     sort_rows(&mut rows, key, descending);
-    let chrome = Chrome::new("Services", "/services", &query, view, preset, &known);
     let column = |label: &'static str, sort: SortKey, numeric: bool| {
         let current = sort == key;
         let dir = if current && !descending {
@@ -360,26 +357,24 @@ pub async fn service(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     state.count_request();
-    let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
-    let read_view = view.clone();
+    let view = Chrome::view(&state, &headers, &query)?;
+    let path = format!("/services/{}", query_escape(&name));
     let read_name = name.clone();
-    let (known, page) = state
-        .read(move |conn| {
-            Ok((
-                scope::services(conn, &settings)?,
-                service_page(conn, &settings, &read_view, &read_name)?,
-            ))
-        })
-        .await?;
+    let (chrome, page) = Chrome::read(
+        &state,
+        &query,
+        view,
+        name.clone(),
+        &path,
+        move |conn, settings, view| service_page(conn, settings, view, &read_name),
+    )
+    .await?;
     let Some(page) = page else {
         return Err(ApiError::NotFound(format!(
             "no service {name:?} has a successful production deployment or an incident"
         ))
         .into());
     };
-    let path = format!("/services/{}", query_escape(&name));
-    let chrome = Chrome::new(name.clone(), &path, &query, view, preset, &known);
     // The tiles and explain links of this service: the view filtered to it.
     let own = chrome.links.for_service(&name);
     let service_of: HashMap<&str, &str> = page
