@@ -110,6 +110,23 @@ async fn attr_of(client: &Client, css: &str, name: &str) -> Option<String> {
         .unwrap()
 }
 
+/// Clicks the link at `css` and waits for the next page's own element `arrived`
+/// (the click answers before the new page has loaded).
+async fn follow(client: &Client, css: &str, arrived: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css(arrived))
+        .await
+        .unwrap_or_else(|e| panic!("{arrived} never appeared after clicking {css}: {e}"));
+}
+
 /// Waits, up to a deadline, for the browser to finish writing a download into `dir`
 /// (Chromium writes `*.crdownload` first and renames it when done).
 fn finished_download(dir: &Path) -> PathBuf {
@@ -201,18 +218,12 @@ async fn the_dashboard_works_in_a_real_browser() {
     }
 
     // From a tile, one click to the rows behind it.
-    client
-        .find(Locator::Css("[data-metric=change-failure-rate] a.value"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("#row-count"))
-        .await
-        .unwrap();
+    follow(
+        &client,
+        "[data-metric=change-failure-rate] a.value",
+        "#row-count",
+    )
+    .await;
     let url = client.current_url().await.unwrap();
     assert_eq!(url.path(), "/explain/change-failure-rate", "{url}");
     assert_eq!(
@@ -276,18 +287,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .goto(&format!("{}/services?from={FROM}&to={TO}", app.base))
         .await
         .unwrap();
-    client
-        .find(Locator::Css("tr[data-service=checkout] a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css("#service-name"))
-        .await
-        .unwrap();
+    follow(&client, "tr[data-service=checkout] a", "#service-name").await;
     assert_eq!(
         client.current_url().await.unwrap().path(),
         "/services/checkout"
