@@ -1,11 +1,14 @@
 //! The figures of SPEC §4 per bucket of days and service, from `sql/figures.sql`.
 
+use std::sync::LazyLock;
+
 use chrono::{Days, NaiveDate, NaiveTime};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
 use shiplog_model::Period;
 
 use crate::QueryError;
+use crate::scope::Selection;
 use crate::temp::set_names;
 
 /// Counts and medians for one bucket and one service (or all of the scope).
@@ -103,65 +106,127 @@ pub enum Breakdown {
     TotalOnly,
 }
 
-/// Figures for `services` in each of `buckets`. Rows come per bucket in bucket
-/// order: each service in code-point order (with [`Breakdown::PerService`]), then the
-/// bucket's total.
+/// Buckets of one figure read, with or without their per-service rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub buckets: &'a [Bucket],
+    pub breakdown: Breakdown,
+}
+
+/// Figures for the selected services in each of `buckets`. Rows come per bucket in
+/// bucket order: each service in code-point order (with [`Breakdown::PerService`]),
+/// then the bucket's total.
 pub fn figures(
     conn: &Connection,
-    services: &[String],
+    selection: &Selection,
     buckets: &[Bucket],
     breakdown: Breakdown,
 ) -> Result<Vec<Figures>, QueryError> {
-    set_names(conn, "scope", services.iter().map(String::as_str))?;
-    set_buckets(conn, buckets)?;
-    let per_service = breakdown == Breakdown::PerService;
-    let mut stmt = conn.prepare_cached(include_str!("sql/figures.sql"))?;
-    let rows = stmt.query_map(params![per_service], |row| {
-        let bucket: String = row.get(0)?;
-        Ok(Figures {
-            bucket: NaiveDate::parse_from_str(&bucket, "%Y-%m-%d")
-                .expect("strftime gives ISO dates"),
-            service: row.get(1)?,
-            deployments: row.get(2)?,
-            deploy_days: row.get(3)?,
-            lead_time_samples: row.get(4)?,
-            lead_time_median_hours: row.get(5)?,
-            lead_time_p90_hours: row.get(6)?,
-            failed: row.get(7)?,
-            recovered: row.get(8)?,
-            recovery_median_hours: row.get(9)?,
-            incidents: row.get(10)?,
-            resolved: row.get(11)?,
-            restore_median_hours: row.get(12)?,
-            rework: row.get(13)?,
-        })
-    })?;
-    let mut figures: Vec<Figures> = rows.collect::<Result<_, _>>()?;
-    // Code-point order within each bucket, totals last, whatever the collation.
-    figures.sort_by(|a, b| {
-        (a.bucket, a.service.is_none(), &a.service).cmp(&(
-            b.bucket,
-            b.service.is_none(),
-            &b.service,
-        ))
-    });
-    Ok(figures)
+    let mut sets = figure_sets(conn, selection, &[Request { buckets, breakdown }])?;
+    Ok(sets.pop().expect("one set per request"))
 }
 
+/// The figures of several requests in one read (a page's two periods and its chart),
+/// one set of rows per request, each as [`figures`] gives it.
+pub fn figure_sets(
+    conn: &Connection,
+    selection: &Selection,
+    requests: &[Request],
+) -> Result<Vec<Vec<Figures>>, QueryError> {
+    let all: Vec<(Bucket, bool)> = requests
+        .iter()
+        .flat_map(|r| {
+            let per_service = r.breakdown == Breakdown::PerService;
+            r.buckets.iter().map(move |b| (*b, per_service))
+        })
+        .collect();
+    let mut sets: Vec<Vec<Figures>> = requests.iter().map(|_| Vec::new()).collect();
+    let (Some(first), Some(last)) = (
+        all.iter().map(|(b, _)| b.start).min(),
+        all.iter().map(|(b, _)| b.stop).max(),
+    ) else {
+        return Ok(sets);
+    };
+    set_names(conn, "scope", selection.services.iter().map(String::as_str))?;
+    set_figure_buckets(conn, &all)?;
+    let mut stmt = if selection.filtered {
+        conn.prepare_cached(&FIGURES_IN_SCOPE)?
+    } else {
+        conn.prepare_cached(FIGURES)?
+    };
+    // Which request each bucket position belongs to.
+    let owner: Vec<usize> = requests
+        .iter()
+        .enumerate()
+        .flat_map(|(n, r)| std::iter::repeat_n(n, r.buckets.len()))
+        .collect();
+    let rows = stmt.query_map(params![midnight(first), midnight(last)], |row| {
+        let i: i32 = row.get(0)?;
+        let i = usize::try_from(i).expect("bucket positions start at 0");
+        Ok((
+            i,
+            Figures {
+                bucket: all[i].0.start,
+                service: row.get(1)?,
+                deployments: row.get(2)?,
+                deploy_days: row.get(3)?,
+                lead_time_samples: row.get(4)?,
+                lead_time_median_hours: row.get(5)?,
+                lead_time_p90_hours: row.get(6)?,
+                failed: row.get(7)?,
+                recovered: row.get(8)?,
+                recovery_median_hours: row.get(9)?,
+                incidents: row.get(10)?,
+                resolved: row.get(11)?,
+                restore_median_hours: row.get(12)?,
+                rework: row.get(13)?,
+            },
+        ))
+    })?;
+    let mut rows: Vec<(usize, Figures)> = rows.collect::<Result<_, _>>()?;
+    // Bucket order, then code-point order within each bucket, totals last, whatever
+    // the collation.
+    rows.sort_by(|(i, a), (j, b)| {
+        (i, a.service.is_none(), &a.service).cmp(&(j, b.service.is_none(), &b.service))
+    });
+    for (i, row) in rows {
+        sets[owner[i]].push(row);
+    }
+    Ok(sets)
+}
+
+const FIGURES: &str = include_str!("sql/figures.sql");
+
+/// `figures.sql` checking each row against the scope, for a filtered selection.
+static FIGURES_IN_SCOPE: LazyLock<String> =
+    LazyLock::new(|| FIGURES.replace("/*scope*/", "AND service IN (SELECT service FROM scope)"));
+
 /// Fills the connection's temp table `figure_buckets` with `buckets`, numbered
-/// from 0 in order (`i`), so that queries may also group by position when two
-/// buckets start on the same day.
-pub(crate) fn set_buckets(conn: &Connection, buckets: &[Bucket]) -> duckdb::Result<()> {
+/// from 0 in order (`i`), so that queries group by position (two buckets may start
+/// on the same day), each marked whether its rows break down by service.
+fn set_figure_buckets(conn: &Connection, buckets: &[(Bucket, bool)]) -> duckdb::Result<()> {
     // Created once per connection and emptied, as `temp::set_names` does, so that the
     // statements reading it stay prepared.
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS figure_buckets (i INTEGER, start TIMESTAMP, stop TIMESTAMP);
+        "CREATE TEMP TABLE IF NOT EXISTS figure_buckets
+             (i INTEGER, start TIMESTAMP, stop TIMESTAMP, per_service BOOLEAN);
          DELETE FROM figure_buckets;",
     )?;
     let mut appender = conn.appender_to_catalog_and_db("figure_buckets", "temp", "main")?;
-    for (i, bucket) in buckets.iter().enumerate() {
+    for (i, (bucket, per_service)) in buckets.iter().enumerate() {
         let i = i32::try_from(i).expect("a page draws far fewer buckets than i32::MAX");
-        appender.append_row(params![i, midnight(bucket.start), midnight(bucket.stop)])?;
+        appender.append_row(params![
+            i,
+            midnight(bucket.start),
+            midnight(bucket.stop),
+            per_service
+        ])?;
     }
     appender.flush()
+}
+
+/// Fills `figure_buckets` with `buckets`, none broken down by service.
+pub(crate) fn set_buckets(conn: &Connection, buckets: &[Bucket]) -> duckdb::Result<()> {
+    let all: Vec<(Bucket, bool)> = buckets.iter().map(|b| (*b, false)).collect();
+    set_figure_buckets(conn, &all)
 }

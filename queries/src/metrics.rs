@@ -118,7 +118,12 @@ pub fn metrics(
         .into_iter()
         .find(|f| f.service.is_none())
         .expect("figures.sql always has a total row");
-    let builds = build_figures(conn, settings, period, BuildScope::of(filter, &services))?;
+    let builds = build_figures(
+        conn,
+        settings,
+        period,
+        BuildScope::of(filter, &services.services),
+    )?;
     Ok(from_figures(
         &total,
         &builds,

@@ -23,18 +23,7 @@ pub struct ScopedService {
 
 /// Every service that counts, with its team, sorted by code point.
 pub fn services(conn: &Connection, settings: &Settings) -> Result<Vec<ScopedService>, QueryError> {
-    let mut stmt = conn.prepare_cached(include_str!("sql/report_services.sql"))?;
-    let mut services: Vec<ScopedService> = stmt
-        .query_map([], |row| {
-            let service: String = row.get(0)?;
-            let carried: Option<String> = row.get(1)?;
-            let team = settings.team_of(&service).map(str::to_owned).or(carried);
-            Ok(ScopedService { service, team })
-        })?
-        .collect::<Result<_, _>>()?;
-    // Code-point order of the raw name, whatever the database's collation.
-    services.sort_by(|a, b| a.service.cmp(&b.service));
-    Ok(services)
+    Ok(Known::read(conn, settings)?.services)
 }
 
 /// The services `filter` selects.
@@ -42,16 +31,72 @@ pub fn select(
     conn: &Connection,
     settings: &Settings,
     filter: &Filter,
-) -> Result<Vec<String>, QueryError> {
-    Ok(services(conn, settings)?
-        .into_iter()
-        .filter(|s| filter.service.as_ref().is_none_or(|f| *f == s.service))
-        .filter(|s| {
-            filter
-                .team
-                .as_ref()
-                .is_none_or(|t| s.team.as_ref() == Some(t))
-        })
-        .map(|s| s.service)
-        .collect())
+) -> Result<Selection, QueryError> {
+    Ok(Known::read(conn, settings)?.select(filter))
+}
+
+/// Every service that counts, read once per page and handed to each of its reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// In code-point order.
+    pub services: Vec<ScopedService>,
+}
+
+impl Known {
+    pub fn read(conn: &Connection, settings: &Settings) -> Result<Known, QueryError> {
+        let mut stmt = conn.prepare_cached(include_str!("sql/report_services.sql"))?;
+        let mut services: Vec<ScopedService> = stmt
+            .query_map([], |row| {
+                let service: String = row.get(0)?;
+                let carried: Option<String> = row.get(1)?;
+                let team = settings.team_of(&service).map(str::to_owned).or(carried);
+                Ok(ScopedService { service, team })
+            })?
+            .collect::<Result<_, _>>()?;
+        // Code-point order of the raw name, whatever the database's collation.
+        services.sort_by(|a, b| a.service.cmp(&b.service));
+        Ok(Known { services })
+    }
+
+    pub fn get(&self, service: &str) -> Option<&ScopedService> {
+        self.services
+            .binary_search_by(|s| s.service.as_str().cmp(service))
+            .ok()
+            .map(|at| &self.services[at])
+    }
+
+    pub fn team_of(&self, service: &str) -> Option<&str> {
+        self.get(service)?.team.as_deref()
+    }
+
+    /// The services `filter` selects.
+    pub fn select(&self, filter: &Filter) -> Selection {
+        let services = self
+            .services
+            .iter()
+            .filter(|s| filter.service.as_ref().is_none_or(|f| *f == s.service))
+            .filter(|s| {
+                filter
+                    .team
+                    .as_ref()
+                    .is_none_or(|t| s.team.as_ref() == Some(t))
+            })
+            .map(|s| s.service.clone())
+            .collect();
+        Selection {
+            services,
+            filtered: filter.service.is_some() || filter.team.is_some(),
+        }
+    }
+}
+
+/// The services a read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// In code-point order.
+    pub services: Vec<String>,
+    /// Whether a filter chose them. Without one they are every service that counts,
+    /// and every stored deployment and incident belongs to one of them: a read need
+    /// not check each row against the list.
+    pub filtered: bool,
 }

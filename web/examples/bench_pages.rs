@@ -1,8 +1,12 @@
 //! Render time of every dashboard page, reported in docs/performance.md.
 //!
 //! ```sh
-//! cargo run --release --example bench_pages -- [--scale SERVICES DAYS] [--runs N]
+//! cargo run --release --example bench_pages -- [--scale SERVICES DAYS] [--runs N] [--keep DIR] [--only PAGE]
 //! ```
+//!
+//! With `--keep DIR` the databases are kept in `DIR` and reused by the next run with
+//! the same sizes, which then skips generating and importing. `--only` times the
+//! pages whose name contains `PAGE`.
 //!
 //! Builds the demo's history (five services, 183 days) and, with `--scale`, an
 //! organisation from the scale generator, imports each into a fresh database through
@@ -29,11 +33,11 @@ fn flag_values(name: &str, n: usize) -> Option<Vec<String>> {
     Some(args[at + 1..at + 1 + n].to_vec())
 }
 
-fn config(dir: &std::path::Path) -> Config {
+fn config(dir: &std::path::Path, name: &str) -> Config {
     let empty = dir.join("empty.toml");
     std::fs::write(&empty, "").unwrap();
     let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
-    config.db = dir.join("bench.duckdb");
+    config.db = dir.join(format!("{name}.duckdb"));
     config.addr = "127.0.0.1:0".into();
     config
 }
@@ -70,21 +74,28 @@ fn pages(service: &str) -> Vec<(String, String)> {
     pages
 }
 
-/// Loads `ndjson` into a fresh database and times every page: (page, median, max).
+/// Loads the events `write` writes into database `name` of `dir` (unless it is there
+/// from an earlier run) and times every page: (page, median, max).
 async fn measure(
-    ndjson: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    write: impl FnOnce(&std::path::Path),
     runs: usize,
 ) -> (usize, Vec<(String, Duration, Duration)>) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    let started = Instant::now();
-    let summary = shiplog_web::cli::import_files(&config, &[ndjson.display().to_string()])
-        .await
-        .unwrap();
-    eprintln!(
-        "imported in {:.1} s: {summary}",
-        started.elapsed().as_secs_f64()
-    );
+    let config = config(dir, name);
+    if !config.db.exists() {
+        let ndjson = dir.join(format!("{name}.ndjson"));
+        write(&ndjson);
+        let started = Instant::now();
+        let summary = shiplog_web::cli::import_files(&config, &[ndjson.display().to_string()])
+            .await
+            .unwrap();
+        eprintln!(
+            "imported {name} in {:.1} s: {summary}",
+            started.elapsed().as_secs_f64()
+        );
+        std::fs::remove_file(&ndjson).unwrap();
+    }
     let app = Application::build(config, Mode::Serve).await.unwrap();
     let state = app.state().clone();
     let settings = state.config.settings.clone();
@@ -97,7 +108,11 @@ async fn measure(
         .map(|s| s.service.clone())
         .unwrap_or_default();
     let mut rows = Vec::new();
-    for (name, path) in pages(&first) {
+    let only = flag_values("--only", 1).map(|v| v[0].clone());
+    for (name, path) in pages(&first)
+        .into_iter()
+        .filter(|(name, _)| only.as_ref().is_none_or(|o| name.contains(o.as_str())))
+    {
         let mut times = Vec::new();
         for run in 0..runs + 2 {
             let request = Request::get(&path).body(Body::empty()).unwrap();
@@ -134,43 +149,54 @@ async fn main() {
         .and_then(|v| v[0].parse().ok())
         .unwrap_or(20);
     let work = tempfile::tempdir().unwrap();
+    let dir =
+        flag_values("--keep", 1).map_or_else(|| work.path().to_owned(), |v| v[0].clone().into());
+    std::fs::create_dir_all(&dir).unwrap();
     let end: chrono::NaiveDate = END.parse().unwrap();
 
-    let demo = work.path().join("demo.ndjson");
-    let events = shiplog_sample::generate(&shiplog_sample::Options {
+    let demo = shiplog_sample::Options {
         seed: 42,
         end,
         days: 183,
-    });
-    std::fs::write(&demo, shiplog_sample::to_ndjson(&events)).unwrap();
+    };
     let mut columns = vec![(
-        format!("demo ({} events)", events.len()),
-        measure(&demo, runs).await,
+        "demo".to_owned(),
+        measure(
+            &dir,
+            "demo",
+            |path| {
+                let events = shiplog_sample::generate(&demo);
+                std::fs::write(path, shiplog_sample::to_ndjson(&events)).unwrap();
+            },
+            runs,
+        )
+        .await,
     )];
 
     if let Some(v) = flag_values("--scale", 2) {
         let (services, days): (u32, u32) = (v[0].parse().unwrap(), v[1].parse().unwrap());
-        let scale = work.path().join("scale.ndjson");
-        let started = Instant::now();
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&scale).unwrap());
-        let summary = shiplog_sample::generate_scale(
-            &shiplog_sample::ScaleOptions {
-                seed: 42,
-                services,
-                days,
-                end,
-            },
-            &mut out,
-        )
-        .unwrap();
-        drop(out);
-        eprintln!(
-            "generated {services} services × {days} days in {:.1} s: {summary:?}",
-            started.elapsed().as_secs_f64()
-        );
+        let write = |path: &std::path::Path| {
+            let started = Instant::now();
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+            let summary = shiplog_sample::generate_scale(
+                &shiplog_sample::ScaleOptions {
+                    seed: 42,
+                    services,
+                    days,
+                    end,
+                },
+                &mut out,
+            )
+            .unwrap();
+            drop(out);
+            eprintln!(
+                "generated {services} services × {days} days in {:.1} s: {summary:?}",
+                started.elapsed().as_secs_f64()
+            );
+        };
         columns.push((
             format!("{services} services × {days} days"),
-            measure(&scale, runs).await,
+            measure(&dir, &format!("scale-{services}x{days}"), write, runs).await,
         ));
     }
 

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "unmapped_reason",
         include_str!("migrations/0004_unmapped_reason.sql"),
     ),
+    (
+        5,
+        "derived_lookups",
+        include_str!("migrations/0005_derived_lookups.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

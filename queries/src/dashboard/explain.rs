@@ -9,14 +9,14 @@ use std::io::Write;
 use duckdb::types::Value;
 use duckdb::{Connection, Row};
 use shiplog_model::time::from_micros;
-use shiplog_model::{BandTable, Level, Settings};
+use shiplog_model::{BandTable, Level};
 
 use super::metric::Metric;
 use super::table::{Cell, CsvRows, Paging, Table};
 use super::view::View;
 use crate::QueryError;
 use crate::figures::{Figures, midnight};
-use crate::scope::select;
+use crate::scope::{Known, Selection};
 use crate::temp::set_names;
 
 /// The three kinds of rows behind the six figures.
@@ -261,14 +261,13 @@ pub struct Explained {
 /// The figure `metric` of `view` and one page of its rows, newest first.
 pub fn explain(
     conn: &Connection,
-    settings: &Settings,
+    known: &Known,
     view: &View,
     metric: Metric,
     paging: Paging,
 ) -> Result<Explained, QueryError> {
     let rows = Rows::of(metric);
-    let services = select(conn, settings, &view.filter)?;
-    set_names(conn, "scope", services.iter().map(String::as_str))?;
+    set_scope(conn, &known.select(&view.filter))?;
     let params = rows.params(view);
     let figures = conn
         .prepare_cached(rows.summary_sql())?
@@ -313,7 +312,7 @@ pub struct HistogramBin {
 /// its explain page read; `None` for the figures that are not durations.
 pub fn distribution(
     conn: &Connection,
-    settings: &Settings,
+    selection: &Selection,
     view: &View,
     metric: Metric,
 ) -> Result<Option<Distribution>, QueryError> {
@@ -321,8 +320,7 @@ pub fn distribution(
         return Ok(None);
     }
     let rows = Rows::of(metric);
-    let services = select(conn, settings, &view.filter)?;
-    set_names(conn, "scope", services.iter().map(String::as_str))?;
+    set_scope(conn, selection)?;
     let mut stmt = conn.prepare_cached(rows.distribution_sql())?;
     let mut result = stmt.query(duckdb::params_from_iter(rows.params(view)))?;
     let mut distribution = Distribution {
@@ -350,19 +348,22 @@ pub fn distribution(
 /// DuckDB produces them; returns how many rows were written.
 pub fn write_csv(
     conn: &Connection,
-    settings: &Settings,
+    known: &Known,
     view: &View,
     metric: Metric,
     out: &mut impl Write,
 ) -> Result<u64, QueryError> {
     let rows = Rows::of(metric);
-    let services = select(conn, settings, &view.filter)?;
-    set_names(conn, "scope", services.iter().map(String::as_str))?;
+    set_scope(conn, &known.select(&view.filter))?;
     let mut csv = CsvRows::start(rows.columns(), out)?;
     read_page(conn, rows, &rows.params(view), i64::MAX, 0, |cells| {
         csv.push(cells)
     })?;
     csv.finish()
+}
+
+fn set_scope(conn: &Connection, selection: &Selection) -> duckdb::Result<()> {
+    set_names(conn, "scope", selection.services.iter().map(String::as_str))
 }
 
 /// Runs the page query, handing each row's cells to `each`.

@@ -17,7 +17,7 @@ use super::table::{Cell, CsvRows, Paging, Table};
 use super::view::View;
 use crate::QueryError;
 use crate::figures::midnight;
-use crate::scope::select;
+use crate::scope::Known;
 use crate::temp::set_names;
 
 /// One thing Shiplog cannot see, listed row by row.
@@ -300,9 +300,10 @@ impl DataHealth {
 pub fn data_health(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
 ) -> Result<DataHealth, QueryError> {
-    prepare(conn, settings, view, &Check::ALL)?;
+    prepare(conn, settings, known, view, &Check::ALL)?;
     let findings = Check::ALL
         .into_iter()
         .map(|check| {
@@ -332,11 +333,12 @@ pub fn data_health(
 pub fn rows(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
     check: Check,
     paging: Paging,
 ) -> Result<Table, QueryError> {
-    prepare(conn, settings, view, &[check])?;
+    prepare(conn, settings, known, view, &[check])?;
     let total = count(conn, view, check)?;
     let rows = read_page(
         conn,
@@ -360,11 +362,12 @@ pub fn rows(
 pub fn write_csv(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
     check: Check,
     out: &mut impl Write,
 ) -> Result<u64, QueryError> {
-    prepare(conn, settings, view, &[check])?;
+    prepare(conn, settings, known, view, &[check])?;
     let mut csv = CsvRows::start(check.columns(), out)?;
     read_page(conn, settings, view, check, i64::MAX, 0, |cells| {
         csv.push(cells)
@@ -377,12 +380,13 @@ pub fn write_csv(
 fn prepare(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
     checks: &[Check],
 ) -> Result<(), QueryError> {
     if checks.iter().any(|c| c.filtered()) {
-        let services = select(conn, settings, &view.filter)?;
-        set_names(conn, "scope", services.iter().map(String::as_str))?;
+        let selection = known.select(&view.filter);
+        set_names(conn, "scope", selection.services.iter().map(String::as_str))?;
     }
     if checks.contains(&Check::UndeployedRepos) {
         set_service_repos(conn, settings)?;

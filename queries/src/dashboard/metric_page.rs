@@ -2,16 +2,16 @@
 //! bands behind it, the distribution of a duration's samples, the figure per service,
 //! and for lead time the median of each stage (coding, review, waiting to deploy).
 
-use duckdb::Connection;
-use shiplog_model::{BandRange, BandTable, Level, Settings};
+use duckdb::{Connection, params};
+use shiplog_model::{BandRange, BandTable, Level};
 
 use super::explain::{Distribution, distribution};
 use super::metric::Metric;
 use super::overview::{Tile, tile};
 use super::view::{View, buckets};
 use crate::QueryError;
-use crate::figures::{Breakdown, Bucket, Figures, figures, set_buckets};
-use crate::scope::{self, select};
+use crate::figures::{Breakdown, Bucket, Figures, Request, figure_sets, midnight, set_buckets};
+use crate::scope::Known;
 use crate::temp::set_names;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,35 +96,49 @@ pub struct StageBreakdown {
     pub grew_most: Option<(Stage, f64)>,
 }
 
-/// The page of `metric` for `view`: two figure queries (both periods per service,
-/// then the buckets), the distribution, and the stages for lead time.
+/// The page of `metric` for `view`: one figure query (both periods per service and
+/// the buckets), the distribution, and the stages for lead time.
 pub fn metric_page(
     conn: &Connection,
-    settings: &Settings,
+    known: &Known,
     view: &View,
     metric: Metric,
 ) -> Result<MetricPage, QueryError> {
-    let all = scope::services(conn, settings)?;
-    let selected = select(conn, settings, &view.filter)?;
+    let selection = known.select(&view.filter);
     let previous = view.previous_period();
-    let both = figures(
-        conn,
-        &selected,
-        &[Bucket::whole(previous), Bucket::whole(view.period)],
-        Breakdown::PerService,
-    )?;
-    let total = |start| {
-        both.iter()
-            .find(|f| f.bucket == start && f.service.is_none())
-            .expect("figures.sql gives a total row per bucket")
-    };
-    let (before, now) = (total(previous.from()), total(view.period.from()));
     let chart_buckets = buckets(view.period, view.bucket);
-    let series_figures = figures(conn, &selected, &chart_buckets, Breakdown::TotalOnly)?;
+    let sets = figure_sets(
+        conn,
+        &selection,
+        &[
+            Request {
+                buckets: &[Bucket::whole(previous)],
+                breakdown: Breakdown::TotalOnly,
+            },
+            Request {
+                buckets: &[Bucket::whole(view.period)],
+                breakdown: Breakdown::PerService,
+            },
+            Request {
+                buckets: &chart_buckets,
+                breakdown: Breakdown::TotalOnly,
+            },
+        ],
+    )?;
+    let [before, period, series_figures] = &sets[..] else {
+        unreachable!("one set per request");
+    };
+    let total = |rows: &'_ [Figures]| -> Figures {
+        rows.last()
+            .filter(|f| f.service.is_none())
+            .cloned()
+            .expect("figures.sql gives a total row per bucket, last")
+    };
+    let (before, now) = (total(before), total(period));
     let bands = BandTable::of(view.bands);
     let series: Vec<Point> = chart_buckets
         .iter()
-        .zip(&series_figures)
+        .zip(series_figures)
         .map(|(b, f)| Point {
             bucket: *b,
             value: metric.value(f, b.days()),
@@ -136,17 +150,13 @@ pub fn metric_page(
     } else {
         Vec::new()
     };
-    let services = both
+    let services = period
         .iter()
-        .filter(|f| f.bucket == view.period.from())
         .filter_map(|f| {
             let service = f.service.clone()?;
             let value = metric.value(f, view.period.days());
             Some(ServiceValue {
-                team: all
-                    .iter()
-                    .find(|s| s.service == service)
-                    .and_then(|s| s.team.clone()),
+                team: known.team_of(&service).map(str::to_owned),
                 service,
                 value,
                 level: metric.level(&bands, value),
@@ -156,16 +166,16 @@ pub fn metric_page(
         })
         .collect();
     let stages = if metric == Metric::LeadTime {
-        stage_breakdown(conn, &selected, view, &chart_buckets)?
+        stage_breakdown(conn, &selection.services, view, &chart_buckets)?
     } else {
         None
     };
     Ok(MetricPage {
         metric,
-        headline: tile(metric, &bands, view, now, before, weekly),
+        headline: tile(metric, &bands, view, &now, &before, weekly),
         series,
         bands: metric.banded().map(|b| bands.ranges(b)).unwrap_or_default(),
-        distribution: distribution(conn, settings, view, metric)?,
+        distribution: distribution(conn, &selection, view, metric)?,
         services,
         stages,
     })
@@ -185,9 +195,11 @@ fn stage_breakdown(
     all.extend_from_slice(chart_buckets);
     set_names(conn, "scope", services.iter().map(String::as_str))?;
     set_buckets(conn, &all)?;
+    let first = all.iter().map(|b| b.start).min().expect("both periods");
+    let last = all.iter().map(|b| b.stop).max().expect("both periods");
     let mut stmt = conn.prepare_cached(include_str!("../sql/lead_time_stages.sql"))?;
     let medians: Vec<StageMedians> = stmt
-        .query_map([], |row| {
+        .query_map(params![midnight(first), midnight(last)], |row| {
             Ok(StageMedians {
                 samples: row.get(1)?,
                 coding: row.get(2)?,

@@ -9,8 +9,8 @@ use super::metric::{MIN_SAMPLES, Metric, Unit};
 use super::view::{View, weeks};
 use crate::QueryError;
 use crate::build_health::{BuildFigures, BuildScope, build_figures};
-use crate::figures::{Breakdown, Bucket, Figures, figures};
-use crate::scope::select;
+use crate::figures::{Breakdown, Bucket, Figures, Request, figure_sets};
+use crate::scope::Known;
 
 /// The overview page's data.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,33 +67,46 @@ pub struct Coverage {
     pub latest_deployment: Option<Timestamp>,
 }
 
-/// The overview of `view`: two figure queries (both periods, then the weeks) and the
+/// The overview of `view`: one figure query (both periods and the weeks) and the
 /// build health, for every selected service at once.
 pub fn overview(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
 ) -> Result<Overview, QueryError> {
-    let services = select(conn, settings, &view.filter)?;
-    let previous = view.previous_period();
-    let both = figures(
+    let selection = known.select(&view.filter);
+    let week_buckets = weeks(view.period);
+    let sets = figure_sets(
         conn,
-        &services,
-        &[Bucket::whole(previous), Bucket::whole(view.period)],
-        Breakdown::TotalOnly,
+        &selection,
+        &[
+            Request {
+                buckets: &[
+                    Bucket::whole(view.previous_period()),
+                    Bucket::whole(view.period),
+                ],
+                breakdown: Breakdown::TotalOnly,
+            },
+            Request {
+                buckets: &week_buckets,
+                breakdown: Breakdown::TotalOnly,
+            },
+        ],
     )?;
+    let [both, weekly] = &sets[..] else {
+        unreachable!("one set per request");
+    };
     let [before, now] = &both[..] else {
         unreachable!("figures.sql gives one total row per bucket");
     };
-    let week_buckets = weeks(view.period);
-    let weekly = figures(conn, &services, &week_buckets, Breakdown::TotalOnly)?;
     let bands = BandTable::of(view.bands);
     let tiles = Metric::ALL
         .into_iter()
         .map(|metric| {
             let weekly = week_buckets
                 .iter()
-                .zip(&weekly)
+                .zip(weekly)
                 .map(|(b, f)| (*b, metric.value(f, b.days())))
                 .collect();
             tile(metric, &bands, view, now, before, weekly)
@@ -103,7 +116,7 @@ pub fn overview(
         conn,
         settings,
         view.period,
-        BuildScope::of(&view.filter, &services),
+        BuildScope::of(&view.filter, &selection.services),
     )?;
     Ok(Overview {
         tiles,

@@ -2,7 +2,7 @@
 //! its timeline of deployments and incidents, and what runs where.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use duckdb::{Connection, params};
 use shiplog_model::time::from_micros;
@@ -13,9 +13,8 @@ use super::overview::{Overview, overview};
 use super::view::View;
 use crate::QueryError;
 use crate::build_health::{builds_per_repo, repos_by_service};
-use crate::derive::{load_graph, walk_new};
 use crate::figures::{Breakdown, Bucket, Figures, figures, midnight};
-use crate::scope::{self, Filter, select};
+use crate::scope::{Filter, Known};
 
 /// One row of the services table.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,17 +110,17 @@ pub fn sort_rows(rows: &mut [ServiceRow], key: SortKey, descending: bool) {
 pub fn services_table(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
 ) -> Result<Vec<ServiceRow>, QueryError> {
-    let all = scope::services(conn, settings)?;
-    let selected = select(conn, settings, &view.filter)?;
+    let selection = known.select(&view.filter);
     let rows = figures(
         conn,
-        &selected,
+        &selection,
         &[Bucket::whole(view.period)],
         Breakdown::PerService,
     )?;
-    let repos = repos_by_service(conn, settings, &selected)?;
+    let repos = repos_by_service(conn, settings, &selection.services)?;
     let builds = builds_per_repo(conn, view.period)?;
     let bands = BandTable::of(view.bands);
     Ok(rows
@@ -135,10 +134,7 @@ pub fn services_table(
                 .filter_map(|r| builds.get(r))
                 .fold((0, 0), |(b, x), (nb, nx)| (b + nb, x + nx));
             Some(ServiceRow {
-                team: all
-                    .iter()
-                    .find(|s| s.service == service)
-                    .and_then(|s| s.team.clone()),
+                team: known.team_of(&service).map(str::to_owned),
                 values: Metric::ALL
                     .into_iter()
                     .map(|metric| {
@@ -250,13 +246,11 @@ pub struct Pending {
 pub fn service_page(
     conn: &Connection,
     settings: &Settings,
+    known: &Known,
     view: &View,
     service: &str,
 ) -> Result<Option<ServicePage>, QueryError> {
-    let Some(known) = scope::services(conn, settings)?
-        .into_iter()
-        .find(|s| s.service == service)
-    else {
+    let Some(this) = known.get(service) else {
         return Ok(None);
     };
     let own = View {
@@ -321,8 +315,8 @@ pub fn service_page(
     let pending = pending(conn, &running)?;
     Ok(Some(ServicePage {
         service: service.to_owned(),
-        team: known.team,
-        overview: overview(conn, settings, &own)?,
+        team: this.team.clone(),
+        overview: overview(conn, settings, known, &own)?,
         deployments,
         incidents,
         running,
@@ -339,15 +333,7 @@ fn pending(conn: &Connection, running: &[Running]) -> Result<Option<Pending>, Qu
     };
     let commits_behind = match &preproduction.repo {
         Some(repo) if production.repo.as_ref() == Some(repo) => {
-            let graph = load_graph(conn, repo)?;
-            if graph.contains_key(&preproduction.sha) && graph.contains_key(&production.sha) {
-                let deployed: HashSet<String> = walk_new(&graph, &production.sha, &HashSet::new())
-                    .into_iter()
-                    .collect();
-                Some(walk_new(&graph, &preproduction.sha, &deployed).len())
-            } else {
-                None
-            }
+            commits_behind(conn, repo, &production.sha, &preproduction.sha)?
         }
         _ => None,
     };
@@ -356,4 +342,49 @@ fn pending(conn: &Connection, running: &[Running]) -> Result<Option<Pending>, Qu
         preproduction: preproduction.clone(),
         commits_behind,
     }))
+}
+
+/// How many commits of `repo` are reachable from `ahead` and not from `behind`, on
+/// the stored graph; `None` when either sha is not stored there.
+fn commits_behind(
+    conn: &Connection,
+    repo: &str,
+    behind: &str,
+    ahead: &str,
+) -> Result<Option<usize>, QueryError> {
+    let mut parents: HashMap<String, String> = HashMap::new();
+    let mut stmt = conn.prepare_cached(include_str!("../sql/repo_parents.sql"))?;
+    let mut rows = stmt.query(params![repo])?;
+    while let Some(row) = rows.next()? {
+        parents.insert(
+            row.get(0)?,
+            row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        );
+    }
+    if !parents.contains_key(behind) || !parents.contains_key(ahead) {
+        return Ok(None);
+    }
+    // Every ancestor of `behind`, then the walk from `ahead` that stops at them.
+    let deployed = ancestors(&parents, behind, &HashSet::new());
+    Ok(Some(ancestors(&parents, ahead, &deployed).len()))
+}
+
+/// `head` and the commits reachable from it, not walking past `stop`; a parent that is
+/// not stored counts but has no parents of its own.
+fn ancestors<'a>(
+    parents: &'a HashMap<String, String>,
+    head: &'a str,
+    stop: &HashSet<&str>,
+) -> HashSet<&'a str> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack = vec![head];
+    while let Some(sha) = stack.pop() {
+        if stop.contains(sha) || !seen.insert(sha) {
+            continue;
+        }
+        if let Some(list) = parents.get(sha) {
+            stack.extend(list.split(',').filter(|p| !p.is_empty()));
+        }
+    }
+    seen
 }

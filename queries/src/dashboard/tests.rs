@@ -24,7 +24,12 @@ use super::services::{SortKey, service_page, services_table, sort_rows};
 use super::table::{Cell, Paging};
 use super::view::{BucketSize, View};
 use crate::derive::tests::store;
-use crate::scope::Filter;
+use crate::figures::{Breakdown, Bucket, Request, figure_sets, figures};
+use crate::scope::{Filter, Known};
+
+fn known(conn: &Connection, settings: &Settings) -> Known {
+    Known::read(conn, settings).unwrap()
+}
 
 fn history() -> Connection {
     let lines = [
@@ -59,7 +64,13 @@ fn close(actual: Option<f64>, expected: f64) {
 #[test]
 fn the_overview_has_each_figure_with_its_samples_and_no_change_without_a_past() {
     let conn = history();
-    let o = overview(&conn, &Settings::default(), &view(BucketSize::Day)).unwrap();
+    let o = overview(
+        &conn,
+        &Settings::default(),
+        &known(&conn, &Settings::default()),
+        &view(BucketSize::Day),
+    )
+    .unwrap();
     close(o.tile(Metric::DeploymentFrequency).value, 0.5);
     close(o.tile(Metric::LeadTime).value, 16.0);
     assert_eq!(o.tile(Metric::LeadTime).samples, 3);
@@ -164,7 +175,7 @@ fn metric_pages_give_each_bucket_the_distribution_and_the_stages() {
     let settings = Settings::default();
     let page = metric_page(
         &conn,
-        &settings,
+        &known(&conn, &settings),
         &view(BucketSize::Day),
         Metric::DeploymentFrequency,
     )
@@ -175,7 +186,13 @@ fn metric_pages_give_each_bucket_the_distribution_and_the_stages() {
     assert!(page.distribution.is_none());
     assert_eq!(page.services.len(), 1);
 
-    let lead = metric_page(&conn, &settings, &view(BucketSize::Day), Metric::LeadTime).unwrap();
+    let lead = metric_page(
+        &conn,
+        &known(&conn, &settings),
+        &view(BucketSize::Day),
+        Metric::LeadTime,
+    )
+    .unwrap();
     let d = lead.distribution.unwrap();
     assert_eq!(d.samples, 3);
     close(d.p50, 16.0);
@@ -200,7 +217,14 @@ fn explain_rows_are_the_rows_the_figure_is_made_of() {
     let conn = history();
     let settings = Settings::default();
     let v = view(BucketSize::Day);
-    let lead = explain(&conn, &settings, &v, Metric::LeadTime, Paging::page(1)).unwrap();
+    let lead = explain(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::LeadTime,
+        Paging::page(1),
+    )
+    .unwrap();
     assert_eq!(lead.table.total, 3);
     close(lead.value, 16.0);
     let starts: Vec<(String, String)> = lead
@@ -222,7 +246,7 @@ fn explain_rows_are_the_rows_the_figure_is_made_of() {
     );
     let recovery = explain(
         &conn,
-        &settings,
+        &known(&conn, &settings),
         &v,
         Metric::FailedDeploymentRecovery,
         Paging::page(1),
@@ -230,7 +254,14 @@ fn explain_rows_are_the_rows_the_figure_is_made_of() {
     .unwrap();
     assert_eq!((recovery.table.total, recovery.table.rows.len()), (2, 2));
     close(recovery.value, 3.0);
-    let restore = explain(&conn, &settings, &v, Metric::TimeToRestore, Paging::page(1)).unwrap();
+    let restore = explain(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::TimeToRestore,
+        Paging::page(1),
+    )
+    .unwrap();
     let rules: Vec<&Cell> = restore.table.rows.iter().map(|r| &r[8]).collect();
     assert_eq!(
         rules,
@@ -238,17 +269,36 @@ fn explain_rows_are_the_rows_the_figure_is_made_of() {
     );
     // The CSV has every row; the incident title is guarded against formulas.
     let mut csv = Vec::new();
-    let written = write_csv(&conn, &settings, &v, Metric::TimeToRestore, &mut csv).unwrap();
+    let written = write_csv(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::TimeToRestore,
+        &mut csv,
+    )
+    .unwrap();
     assert_eq!(written, 2);
     let text = String::from_utf8(csv).unwrap();
     assert_eq!(text.lines().count(), 3);
     assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
-    let d = distribution(&conn, &settings, &v, Metric::TimeToRestore)
-        .unwrap()
-        .unwrap();
+    let d = distribution(
+        &conn,
+        &known(&conn, &settings).select(&v.filter),
+        &v,
+        Metric::TimeToRestore,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(d.samples, 1);
     // Paging past the end gives no rows but the same total.
-    let past = explain(&conn, &settings, &v, Metric::LeadTime, Paging::page(9)).unwrap();
+    let past = explain(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::LeadTime,
+        Paging::page(9),
+    )
+    .unwrap();
     assert_eq!((past.table.rows.len(), past.table.total), (0, 3));
 }
 
@@ -256,9 +306,15 @@ fn explain_rows_are_the_rows_the_figure_is_made_of() {
 fn a_services_page_has_its_timeline_and_what_runs_where() {
     let conn = history();
     let settings = Settings::default();
-    let page = service_page(&conn, &settings, &view(BucketSize::Day), "shop")
-        .unwrap()
-        .unwrap();
+    let page = service_page(
+        &conn,
+        &settings,
+        &known(&conn, &settings),
+        &view(BucketSize::Day),
+        "shop",
+    )
+    .unwrap()
+    .unwrap();
     let marks: Vec<(&str, &str)> = page
         .deployments
         .iter()
@@ -287,9 +343,15 @@ fn a_services_page_has_its_timeline_and_what_runs_where() {
     assert_eq!(pending.preproduction.deployment_id, "s2");
     assert_eq!(pending.commits_behind, Some(1));
     assert!(
-        service_page(&conn, &settings, &view(BucketSize::Day), "nope")
-            .unwrap()
-            .is_none()
+        service_page(
+            &conn,
+            &settings,
+            &known(&conn, &settings),
+            &view(BucketSize::Day),
+            "nope"
+        )
+        .unwrap()
+        .is_none()
     );
 }
 
@@ -297,7 +359,13 @@ fn a_services_page_has_its_timeline_and_what_runs_where() {
 fn the_services_table_sorts_by_any_column_with_undefined_values_last() {
     let conn = history();
     let settings = Settings::default();
-    let mut rows = services_table(&conn, &settings, &view(BucketSize::Week)).unwrap();
+    let mut rows = services_table(
+        &conn,
+        &settings,
+        &known(&conn, &settings),
+        &view(BucketSize::Week),
+    )
+    .unwrap();
     assert_eq!(rows.len(), 1);
     close(rows[0].value(Metric::LeadTime), 16.0);
     let mut other = rows[0].clone();
@@ -310,4 +378,56 @@ fn the_services_table_sorts_by_any_column_with_undefined_values_last() {
     assert_eq!(rows[0].service, "shop", "undefined values stay last");
     sort_rows(&mut rows, SortKey::Service, false);
     assert_eq!(rows[0].service, "api");
+}
+
+#[test]
+fn one_figure_read_gives_each_request_what_a_read_of_its_own_gives() {
+    let conn = history();
+    let settings = Settings::default();
+    let v = view(BucketSize::Day);
+    let days = super::view::buckets(v.period, BucketSize::Day);
+    let whole = [Bucket::whole(v.period)];
+    let early = [Bucket {
+        start: "2026-03-02".parse().unwrap(),
+        stop: "2026-03-04".parse().unwrap(),
+    }];
+    // Overlapping buckets, with and without the per-service rows, filtered or not.
+    for filter in [
+        Filter::default(),
+        Filter {
+            service: Some("shop".into()),
+            team: None,
+        },
+    ] {
+        let selection = known(&conn, &settings).select(&filter);
+        let requests = [
+            Request {
+                buckets: &early,
+                breakdown: Breakdown::PerService,
+            },
+            Request {
+                buckets: &whole,
+                breakdown: Breakdown::TotalOnly,
+            },
+            Request {
+                buckets: &days,
+                breakdown: Breakdown::PerService,
+            },
+        ];
+        let together = figure_sets(&conn, &selection, &requests).unwrap();
+        assert_eq!(together.len(), 3);
+        for (request, set) in requests.iter().zip(&together) {
+            let alone = figures(&conn, &selection, request.buckets, request.breakdown).unwrap();
+            assert_eq!(set, &alone);
+        }
+        // The early bucket holds d2 (its only successful production deployment there)
+        // once as a whole and once for `shop`.
+        let [shop, total] = &together[0][..] else {
+            panic!("{:?}", together[0]);
+        };
+        assert_eq!(shop.service.as_deref(), Some("shop"));
+        assert_eq!((shop.deployments, total.deployments), (1, 1));
+        assert_eq!(total.service, None);
+        assert_eq!(together[2].len(), days.len() * 2);
+    }
 }

@@ -8,8 +8,6 @@
 
 mod sequence;
 
-pub(crate) use sequence::walk_new;
-
 use std::collections::{BTreeSet, HashMap};
 
 use duckdb::types::{TimeUnit, Value};
@@ -22,7 +20,7 @@ use crate::QueryError;
 use crate::temp::set_names;
 
 /// Bumped when the derivation itself changes, so stored facts are recomputed.
-const DERIVATION_VERSION: u32 = 2;
+const DERIVATION_VERSION: u32 = 3;
 
 /// Recomputes derived facts for the services a batch touched.
 #[derive(Debug, Clone)]
@@ -174,6 +172,7 @@ impl Deriver {
         let mut samples = conn.appender("lead_time_samples")?;
         for (position, (d, f)) in inputs.iter().zip(&facts).enumerate() {
             let rollback = f.rolled_back_by.map(|r| &inputs[r]);
+            let graph = d.repo.as_ref().and_then(|r| repos.graphs.get(r));
             deploys.append_row(params![
                 d.id,
                 service,
@@ -183,13 +182,26 @@ impl Deriver {
                 f.kind.as_str(),
                 f.change_set.len() as i32,
                 rollback.map(|r| r.id.as_str()),
-                rollback.map_or(Value::Null, |r| at(r.finished_at))
+                rollback.map_or(Value::Null, |r| at(r.finished_at)),
+                graph.is_some_and(|g| g.contains_key(&d.sha))
             ])?;
             for sha in &f.change_set {
                 members.append_row(params![d.id, service, sha])?;
             }
             for (sha, hours) in &f.samples {
-                samples.append_row(params![d.id, service, at(d.finished_at), sha, hours])?;
+                let pr = graph.and_then(|g| g.get(sha));
+                let time = |t: Option<i64>| t.map_or(Value::Null, at);
+                samples.append_row(params![
+                    d.id,
+                    service,
+                    at(d.finished_at),
+                    sha,
+                    hours,
+                    d.repo,
+                    time(pr.and_then(|c| c.first_commit_at)),
+                    time(pr.and_then(|c| c.opened_at)),
+                    time(pr.and_then(|c| c.merged_at))
+                ])?;
             }
         }
         deploys.flush()?;
@@ -335,6 +347,8 @@ pub(crate) fn load_graph(conn: &Connection, repo: &str) -> Result<Graph, QueryEr
                 parents: parents.unwrap_or_default(),
                 committed_at: row.get(2)?,
                 first_commit_at: row.get(3)?,
+                opened_at: row.get(4)?,
+                merged_at: row.get(5)?,
             },
         );
     }

@@ -11,6 +11,9 @@ pub struct Commit {
     pub committed_at: i64,
     /// `first_commit_at` of the pull request this commit merged or squashed.
     pub first_commit_at: Option<i64>,
+    /// When that pull request was opened and merged (for the lead-time stages).
+    pub opened_at: Option<i64>,
+    pub merged_at: Option<i64>,
 }
 
 /// One repository's stored commits by sha.

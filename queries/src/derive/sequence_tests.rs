@@ -9,6 +9,8 @@ fn commit(parents: &[&str], at_hours: i64) -> Commit {
         parents: parents.iter().map(|p| p.to_string()).collect(),
         committed_at: at_hours * H,
         first_commit_at: None,
+        opened_at: None,
+        merged_at: None,
     }
 }
 

@@ -376,3 +376,61 @@ fn a_monorepo_service_with_paths_counts_only_the_commits_that_touch_them() {
         .unwrap();
     assert_eq!(size, 2);
 }
+
+#[test]
+fn samples_carry_their_repository_and_pull_request_and_facts_whether_the_sha_is_on_the_graph() {
+    let conn = store(&[&[
+        &change("a", &[], "2026-03-01T08:00:00Z"),
+        r#"{"type":"change","repo":"acme/shop","sha":"b","parents":["a"],"committed_at":"2026-03-02T08:00:00Z","pr":{"number":7,"first_commit_at":"2026-03-01T20:00:00Z","opened_at":"2026-03-02T06:00:00Z","merged_at":"2026-03-02T08:00:00Z"}}"#,
+        // A pull request that says when it was opened but not when it was merged.
+        r#"{"type":"change","repo":"acme/shop","sha":"c","parents":["b"],"committed_at":"2026-03-03T08:00:00Z","pr":{"number":8,"opened_at":"2026-03-03T07:00:00Z"}}"#,
+        &deploy("d1", "shop", "a", "2026-03-01T10:00:00Z"),
+        &deploy("d2", "shop", "c", "2026-03-03T10:00:00Z"),
+        &deploy("d3", "shop", "x", "2026-03-04T10:00:00Z"),
+    ]]);
+    let mut stmt = conn
+        .prepare(
+            "SELECT sha, repo, strftime(pr_first_commit_at, '%dT%H'), strftime(pr_opened_at, '%dT%H'),
+                    strftime(pr_merged_at, '%dT%H')
+             FROM lead_time_samples WHERE deployment_id = 'd2' ORDER BY sha",
+        )
+        .unwrap();
+    type Sample = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let samples: Vec<Sample> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        samples,
+        [
+            (
+                "b".into(),
+                some("acme/shop"),
+                some("01T20"),
+                some("02T06"),
+                some("02T08")
+            ),
+            ("c".into(), some("acme/shop"), None, some("03T07"), None),
+        ]
+    );
+    let on_graph = |id: &str| -> bool {
+        conn.query_row(
+            "SELECT sha_in_graph FROM deploy_facts WHERE deployment_id = ?",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(on_graph("d1") && on_graph("d2"));
+    assert!(!on_graph("d3"), "no commit x is stored");
+}

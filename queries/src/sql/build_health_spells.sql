@@ -19,29 +19,57 @@
 WITH period AS (
     SELECT CAST($1 AS TIMESTAMP) AS start, CAST($2 AS TIMESTAMP) AS stop
 ),
-main_builds AS (
+main_builds AS MATERIALIZED (
     SELECT b.repo, b.branch, b.id, b.finished_at, b.status = 'success' AS green
     FROM builds b
     WHERE b.branch IN (SELECT service AS branch FROM main_branches)
       AND (CAST($3 AS BOOLEAN) OR b.repo IN (SELECT service AS repo FROM build_repos))
 ),
-sequenced AS (
-    SELECT green,
-           finished_at,
-           lag(green) OVER (PARTITION BY repo, branch ORDER BY finished_at, id) AS previous_green,
-           min(CASE WHEN green THEN finished_at END) OVER (
+-- Only the spells that reach into the period count, so each pair's sequence is read
+-- from its last green build before the period on (from its first build when it has
+-- none): a spell that starts earlier has ended by then. A red build tied with that
+-- green one and ordered before it may look like a spell's start; its spell ends at
+-- that green build, before the period, and adds nothing.
+recent AS (
+    SELECT m.*
+    FROM main_builds m
+    JOIN (SELECT repo, branch, max(finished_at) FILTER (WHERE green AND finished_at < p.start) AS since
+          FROM main_builds, period p
+          GROUP BY repo, branch) c
+      ON c.repo = m.repo AND c.branch = m.branch
+    WHERE c.since IS NULL OR m.finished_at >= c.since
+),
+-- A pair's builds fall into runs, each opened by a green build (the first run by the
+-- pair's first build): `run` counts the green builds up to and including each one. A
+-- run's red builds are one spell, from the first of them to the green build that
+-- opens the next run.
+runs AS (
+    SELECT repo, branch, green, finished_at,
+           sum(CASE WHEN green THEN 1 ELSE 0 END) OVER (
                PARTITION BY repo, branch ORDER BY finished_at, id
-               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_green_at
-    FROM main_builds
+               ROWS UNBOUNDED PRECEDING) AS run
+    FROM recent
+),
+run_bounds AS (
+    SELECT repo, branch, run,
+           min(finished_at) FILTER (WHERE NOT green) AS red_from,
+           min(finished_at) FILTER (WHERE green) AS green_at
+    FROM runs
+    GROUP BY repo, branch, run
+),
+spell_bounds AS (
+    SELECT red_from AS started,
+           lead(green_at) OVER (PARTITION BY repo, branch ORDER BY run) AS ended
+    FROM run_bounds
 ),
 spells AS (
-    SELECT s.finished_at AS started,
-           s.next_green_at AS ended,
-           s.finished_at >= p.start AND s.finished_at < p.stop AS starts_in_period,
-           greatest(0, epoch_us(least(COALESCE(s.next_green_at, p.stop), p.stop))
-                       - epoch_us(greatest(s.finished_at, p.start))) AS red_us
-    FROM sequenced s, period p
-    WHERE NOT s.green AND COALESCE(s.previous_green, true)
+    SELECT s.started,
+           s.ended,
+           s.started >= p.start AND s.started < p.stop AS starts_in_period,
+           greatest(0, epoch_us(least(COALESCE(s.ended, p.stop), p.stop))
+                       - epoch_us(greatest(s.started, p.start))) AS red_us
+    FROM spell_bounds s, period p
+    WHERE s.started IS NOT NULL
 ),
 spell_figures AS (
     SELECT count(*) FILTER (WHERE starts_in_period) AS red_spells,

@@ -23,7 +23,7 @@ use crate::Deriver;
 use crate::dashboard::table::{Cell, Paging};
 use crate::dashboard::view::{BucketSize, View};
 use crate::derive::tests::{change, deploy};
-use crate::scope::Filter;
+use crate::scope::{Filter, Known};
 
 fn at(text: &str) -> Timestamp {
     parse_timestamp(text).unwrap()
@@ -214,11 +214,25 @@ fn everything() -> View {
 }
 
 fn health(db: &Db, view: &View) -> DataHealth {
-    data_health(&db.conn, &settings(), view).unwrap()
+    data_health(
+        &db.conn,
+        &settings(),
+        &Known::read(&db.conn, &settings()).unwrap(),
+        view,
+    )
+    .unwrap()
 }
 
 fn all_rows(db: &Db, view: &View, check: Check) -> Vec<Vec<Cell>> {
-    let table = rows(&db.conn, &settings(), view, check, Paging::page(1)).unwrap();
+    let table = rows(
+        &db.conn,
+        &settings(),
+        &Known::read(&db.conn, &settings()).unwrap(),
+        view,
+        check,
+        Paging::page(1),
+    )
+    .unwrap();
     assert_eq!(table.columns, check.columns());
     assert_eq!(table.total, table.rows.len() as i64, "{check:?}: one page");
     table.rows
@@ -226,7 +240,15 @@ fn all_rows(db: &Db, view: &View, check: Check) -> Vec<Vec<Cell>> {
 
 fn csv(db: &Db, view: &View, check: Check) -> String {
     let mut out = Vec::new();
-    let written = write_csv(&db.conn, &settings(), view, check, &mut out).unwrap();
+    let written = write_csv(
+        &db.conn,
+        &settings(),
+        &Known::read(&db.conn, &settings()).unwrap(),
+        view,
+        check,
+        &mut out,
+    )
+    .unwrap();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(written as usize + 1, text.lines().count(), "{check:?}");
     text
@@ -261,7 +283,15 @@ fn every_check_lists_as_many_rows_as_it_counts() {
     );
     for check in Check::ALL {
         let count = found.count(check);
-        let table = rows(&db.conn, &settings(), &everything(), check, Paging::page(1)).unwrap();
+        let table = rows(
+            &db.conn,
+            &settings(),
+            &Known::read(&db.conn, &settings()).unwrap(),
+            &everything(),
+            check,
+            Paging::page(1),
+        )
+        .unwrap();
         assert_eq!(table.total, count, "{check:?}");
         assert_eq!(table.rows.len() as i64, count, "{check:?}");
         let csv = csv(&db, &everything(), check);
@@ -398,7 +428,13 @@ fn undeployed_repos_are_resolved_as_deployments_name_them_the_config_or_the_sha(
         ]
     );
     // Without the config map, nothing places `tools` deployments: acme/tools shows.
-    let found = data_health(&db.conn, &Settings::default(), &everything()).unwrap();
+    let found = data_health(
+        &db.conn,
+        &Settings::default(),
+        &Known::read(&db.conn, &Settings::default()).unwrap(),
+        &everything(),
+    )
+    .unwrap();
     assert_eq!(found.count(Check::UndeployedRepos), 3);
 }
 
@@ -447,7 +483,15 @@ fn a_service_or_team_filter_narrows_the_checks_of_services_only() {
 
     let infra = view(None, Some("infra"));
     for check in Check::ALL {
-        let table = rows(&db.conn, &settings(), &infra, check, Paging::page(1)).unwrap();
+        let table = rows(
+            &db.conn,
+            &settings(),
+            &Known::read(&db.conn, &settings()).unwrap(),
+            &infra,
+            check,
+            Paging::page(1),
+        )
+        .unwrap();
         assert_eq!(table.total, health(&db, &infra).count(check), "{check:?}");
         assert_eq!(
             csv(&db, &infra, check).lines().count() as i64,
@@ -475,6 +519,7 @@ fn a_page_is_a_slice_of_the_same_rows_with_the_whole_count() {
     let table = rows(
         &db.conn,
         &settings(),
+        &Known::read(&db.conn, &settings()).unwrap(),
         &everything(),
         Check::UnstoredShas,
         paging,

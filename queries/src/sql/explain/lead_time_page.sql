@@ -1,5 +1,6 @@
 -- A sample's start is its deployment's finish less its hours; it is the pull
 -- request's first commit when that is the instant (within a second), else the commit.
+-- The repository is the one whose graph gave the sample (the deployment's).
 page AS (
     SELECT * FROM rows ORDER BY finished_at DESC, deployment_id DESC, sha LIMIT $3 OFFSET $4
 ),
@@ -8,11 +9,9 @@ starts AS (
     FROM page p
 )
 SELECT s.sha,
-       (SELECT min(c.repo) FROM changes c WHERE c.sha = s.sha),
+       s.repo,
        s.start_us,
-       CASE WHEN EXISTS (SELECT 1 FROM pull_requests pr
-                         WHERE pr.sha = s.sha
-                           AND abs(epoch_us(pr.first_commit_at) - s.start_us) < 1000000)
+       CASE WHEN abs(epoch_us(s.pr_first_commit_at) - s.start_us) < 1000000
             THEN 'pull request first commit' ELSE 'commit' END,
        s.deployment_id, s.service, epoch_us(s.finished_at), s.hours
 FROM starts s

@@ -6,18 +6,24 @@
 -- Their commits give no lead time. Over every service and the whole history: a
 -- repository belongs to no service until a deployment says so, so neither the
 -- period nor a service or team filter can select it.
-WITH sha_repos AS (
-    SELECT sha, CASE WHEN count(*) = 1 THEN min(repo) END AS repo
-    FROM changes
-    WHERE sha IN (SELECT sha FROM deploy_facts)
-    GROUP BY sha
-),
-deployed AS (
-    SELECT DISTINCT COALESCE(d.repo, m.repo, s.repo) AS repo
+WITH deployed_rows AS (
+    SELECT f.sha, d.repo AS named, m.repo AS mapped
     FROM deploy_facts f
     JOIN deployments d ON d.id = f.deployment_id
     LEFT JOIN service_repos m ON m.service = f.service
-    LEFT JOIN sha_repos s ON s.sha = f.sha
+),
+-- The only repository storing the sha, looked up for the deployments that neither
+-- name a repository nor have one in the config map.
+sha_repos AS (
+    SELECT sha, CASE WHEN count(*) = 1 THEN min(repo) END AS repo
+    FROM changes
+    WHERE sha IN (SELECT sha FROM deployed_rows WHERE named IS NULL AND mapped IS NULL)
+    GROUP BY sha
+),
+deployed AS (
+    SELECT DISTINCT COALESCE(r.named, r.mapped, s.repo) AS repo
+    FROM deployed_rows r
+    LEFT JOIN sha_repos s ON s.sha = r.sha
 ),
 rows AS (
     SELECT c.repo, count(*) AS commits, max(c.committed_at) AS latest_committed_at

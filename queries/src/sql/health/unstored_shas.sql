@@ -7,5 +7,7 @@ WITH rows AS (
     FROM deploy_facts f
     WHERE f.finished_at >= $1 AND f.finished_at < $2
       AND f.service IN (SELECT service FROM scope)
+      -- A sha on its repository's graph is stored; the others are looked up.
+      AND NOT f.sha_in_graph
       AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.sha = f.sha)
 )

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use duckdb::Connection;
 use shiplog_model::{BandsVersion, Period, Settings};
+use shiplog_queries::QueryError;
 use shiplog_queries::dashboard::{BucketSize, Metric, View};
-use shiplog_queries::{QueryError, scope};
+use shiplog_queries::scope::Known;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -215,16 +216,17 @@ impl Chrome {
         (view, preset): (View, Option<u64>),
         title: impl Into<String>,
         path: &str,
-        read: impl FnOnce(&Connection, &Settings, &View) -> Result<T, QueryError> + Send + 'static,
+        read: impl FnOnce(&Connection, &Settings, &Known, &View) -> Result<T, QueryError>
+        + Send
+        + 'static,
     ) -> Result<(Chrome, T), PageError> {
         let settings = state.config.settings.clone();
         let read_view = view.clone();
         let (known, data) = state
             .read(move |conn| {
-                Ok((
-                    scope::services(conn, &settings)?,
-                    read(conn, &settings, &read_view)?,
-                ))
+                let known = Known::read(conn, &settings)?;
+                let data = read(conn, &settings, &known, &read_view)?;
+                Ok((known, data))
             })
             .await?;
         Ok((Chrome::new(title, path, query, view, preset, &known), data))
@@ -236,7 +238,7 @@ impl Chrome {
         query: &ReadQuery,
         view: View,
         preset: Option<u64>,
-        known: &[scope::ScopedService],
+        known: &Known,
     ) -> Chrome {
         let links = Links::new(query, &view, preset);
         let section = |prefix: &str| {
@@ -275,7 +277,11 @@ impl Chrome {
                 current: preset == Some(days),
             })
             .collect();
-        let mut teams: Vec<String> = known.iter().filter_map(|s| s.team.clone()).collect();
+        let mut teams: Vec<String> = known
+            .services
+            .iter()
+            .filter_map(|s| s.team.clone())
+            .collect();
         teams.sort();
         teams.dedup();
         Chrome {
@@ -289,7 +295,7 @@ impl Chrome {
             bucket: view.bucket.as_str(),
             bands_options: ["2021", "2023", "2024"],
             bucket_options: ["day", "week", "month"],
-            services: known.iter().map(|s| s.service.clone()).collect(),
+            services: known.services.iter().map(|s| s.service.clone()).collect(),
             teams,
             view,
             links,

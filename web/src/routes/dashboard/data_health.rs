@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::Paging;
 use shiplog_queries::dashboard::health::{self, Check};
+use shiplog_queries::scope::Known;
 
 use super::chrome::{Chrome, PageError, render};
 use super::table::{TableView, csv_download, page_number, table_view};
@@ -113,7 +114,8 @@ pub async fn data_health_rows(
         let read_view = view.clone();
         let body = state
             .stream(move |conn, out| {
-                health::write_csv(conn, &settings, &read_view, check, out).map(|_| ())
+                let known = Known::read(conn, &settings)?;
+                health::write_csv(conn, &settings, &known, &read_view, check, out).map(|_| ())
             })
             .await?;
         return Ok(csv_download(
@@ -129,7 +131,7 @@ pub async fn data_health_rows(
         (view, preset),
         check.title(),
         &path,
-        move |conn, settings, view| health::rows(conn, settings, view, check, paging),
+        move |conn, settings, known, view| health::rows(conn, settings, known, view, check, paging),
     )
     .await?;
     let page = RowsPage {

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};
 use shiplog_queries::dashboard::{Metric, Paging};
+use shiplog_queries::scope::Known;
 
 use super::chrome::{Chrome, PageError, render};
 use super::metric::parse_metric;
@@ -72,7 +73,14 @@ pub async fn explain(
             let read_view = view.clone();
             let body = state
                 .stream(move |conn, out| {
-                    write_csv(conn, &settings, &read_view, metric, out).map(|_| ())
+                    write_csv(
+                        conn,
+                        &Known::read(conn, &settings)?,
+                        &read_view,
+                        metric,
+                        out,
+                    )
+                    .map(|_| ())
                 })
                 .await?;
             return Ok(csv_download(
@@ -92,7 +100,7 @@ pub async fn explain(
         (view, preset),
         format!("{} — the rows behind it", metric.title()),
         &path,
-        move |conn, settings, view| read_explain(conn, settings, view, metric, paging),
+        move |conn, _, known, view| read_explain(conn, known, view, metric, paging),
     )
     .await?;
     let page = ExplainPage {

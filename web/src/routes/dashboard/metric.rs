@@ -83,10 +83,10 @@ pub async fn metric(
         view,
         metric.title(),
         &path,
-        move |conn, settings, view| {
+        move |conn, _, known, view| {
             Ok((
                 shiplog_queries::dashboard::overview::coverage(conn)?,
-                metric_page(conn, settings, view, metric)?,
+                metric_page(conn, known, view, metric)?,
             ))
         },
     )

@@ -366,7 +366,7 @@ pub async fn service(
         view,
         name.clone(),
         &path,
-        move |conn, settings, view| service_page(conn, settings, view, &read_name),
+        move |conn, settings, known, view| service_page(conn, settings, known, view, &read_name),
     )
     .await?;
     let Some(page) = page else {
