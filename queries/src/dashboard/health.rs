@@ -9,7 +9,7 @@
 use std::io::Write;
 
 use duckdb::types::Value;
-use duckdb::{Connection, Row, params};
+use duckdb::{Connection, Row};
 use shiplog_model::time::from_micros;
 use shiplog_model::{Settings, Timestamp};
 
@@ -299,11 +299,10 @@ impl DataHealth {
 /// per check and one for the sources, whatever the number of services.
 pub fn data_health(
     conn: &Connection,
-    settings: &Settings,
     known: &Known,
     view: &View,
 ) -> Result<DataHealth, QueryError> {
-    prepare(conn, settings, known, view, &Check::ALL)?;
+    prepare(conn, known, view, &Check::ALL)?;
     let findings = Check::ALL
         .into_iter()
         .map(|check| {
@@ -338,7 +337,7 @@ pub fn rows(
     check: Check,
     paging: Paging,
 ) -> Result<Table, QueryError> {
-    prepare(conn, settings, known, view, &[check])?;
+    prepare(conn, known, view, &[check])?;
     let total = count(conn, view, check)?;
     let rows = read_page(
         conn,
@@ -367,7 +366,7 @@ pub fn write_csv(
     check: Check,
     out: &mut impl Write,
 ) -> Result<u64, QueryError> {
-    prepare(conn, settings, known, view, &[check])?;
+    prepare(conn, known, view, &[check])?;
     let mut csv = CsvRows::start(check.columns(), out)?;
     read_page(conn, settings, view, check, i64::MAX, 0, |cells| {
         csv.push(cells)
@@ -375,11 +374,10 @@ pub fn write_csv(
     csv.finish()
 }
 
-/// Fills the connection's temp tables that `checks` read: `scope`, the services the
-/// view's filter selects, and `service_repos`, the config map's repositories.
+/// Fills the connection's temp table `scope` with the services the view's filter
+/// selects, for the checks that it narrows.
 fn prepare(
     conn: &Connection,
-    settings: &Settings,
     known: &Known,
     view: &View,
     checks: &[Check],
@@ -388,26 +386,7 @@ fn prepare(
         let selection = known.select(&view.filter);
         set_names(conn, "scope", selection.services.iter().map(String::as_str))?;
     }
-    if checks.contains(&Check::UndeployedRepos) {
-        set_service_repos(conn, settings)?;
-    }
     Ok(())
-}
-
-/// Fills the temp table `service_repos` with the configured service → repository
-/// pairs, appended rather than written into the SQL (see `temp.rs`).
-fn set_service_repos(conn: &Connection, settings: &Settings) -> duckdb::Result<()> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS service_repos (service VARCHAR, repo VARCHAR);
-         DELETE FROM service_repos;",
-    )?;
-    let mut appender = conn.appender_to_catalog_and_db("service_repos", "temp", "main")?;
-    for service in settings.services.keys() {
-        if let Some(repo) = settings.repo_of(service) {
-            appender.append_row(params![service, repo])?;
-        }
-    }
-    appender.flush()
 }
 
 fn count(conn: &Connection, view: &View, check: Check) -> Result<i64, QueryError> {

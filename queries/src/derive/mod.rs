@@ -183,6 +183,7 @@ impl Deriver {
                 f.change_set.len() as i32,
                 rollback.map(|r| r.id.as_str()),
                 rollback.map_or(Value::Null, |r| at(r.finished_at)),
+                d.repo,
                 graph.is_some_and(|g| g.contains_key(&d.sha))
             ])?;
             for sha in &f.change_set {

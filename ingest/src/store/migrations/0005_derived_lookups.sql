@@ -1,9 +1,13 @@
 -- What the derivation finds on a deployment's commit graph, kept so that reads need
 -- not look it up again in the commits and pull requests at query time.
 --
--- Whether a deployment's sha is a commit of its repository's stored graph: the
--- data-health check for deployments of commits no repository stores then looks in
--- `changes` only for the deployments where it is not.
+-- A deployment's repository as SPEC §8 resolves it (its `repo`, else the config
+-- map's, else the only repository storing its sha; NULL when none does), the one its
+-- change set is walked on, and whether its sha is a commit of that repository's
+-- stored graph: the data-health checks for repositories no deployment comes from and
+-- for deployments of commits no repository stores then read these instead of
+-- resolving every deployment again and looking every sha up in `changes`.
+ALTER TABLE deploy_facts ADD COLUMN repo VARCHAR;
 ALTER TABLE deploy_facts ADD COLUMN sha_in_graph BOOLEAN;
 
 -- Where a lead-time sample's commit comes from: the repository whose graph the

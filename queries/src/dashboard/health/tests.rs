@@ -174,6 +174,11 @@ struct Db {
 }
 
 fn stored() -> Db {
+    stored_with(&settings())
+}
+
+/// The events derived with `settings`.
+fn stored_with(settings: &Settings) -> Db {
     let dir = tempfile::tempdir().unwrap();
     let mut conn = Store::open(&dir.path().join("health.duckdb"))
         .unwrap()
@@ -191,7 +196,7 @@ fn stored() -> Db {
     deliveries.extend(webhook_deliveries());
     let tx = conn.transaction().unwrap();
     write_batch(&tx, &deliveries, 1).unwrap();
-    Deriver::new(settings()).refresh_all(&tx).unwrap();
+    Deriver::new(settings.clone()).refresh_all(&tx).unwrap();
     tx.commit().unwrap();
     Db { conn, _dir: dir }
 }
@@ -214,13 +219,7 @@ fn everything() -> View {
 }
 
 fn health(db: &Db, view: &View) -> DataHealth {
-    data_health(
-        &db.conn,
-        &settings(),
-        &Known::read(&db.conn, &settings()).unwrap(),
-        view,
-    )
-    .unwrap()
+    data_health(&db.conn, &Known::read(&db.conn, &settings()).unwrap(), view).unwrap()
 }
 
 fn all_rows(db: &Db, view: &View, check: Check) -> Vec<Vec<Cell>> {
@@ -427,10 +426,11 @@ fn undeployed_repos_are_resolved_as_deployments_name_them_the_config_or_the_sha(
             ],
         ]
     );
-    // Without the config map, nothing places `tools` deployments: acme/tools shows.
+    // Derived without the config map, nothing places `tools` deployments: acme/tools
+    // shows.
+    let db = stored_with(&Settings::default());
     let found = data_health(
         &db.conn,
-        &Settings::default(),
         &Known::read(&db.conn, &Settings::default()).unwrap(),
         &everything(),
     )

@@ -71,7 +71,7 @@ pub async fn data_health(
         view,
         "Data health",
         "/data-health",
-        health::data_health,
+        |conn, _, known, view| health::data_health(conn, known, view),
     )
     .await?;
     let page = HealthPage {
