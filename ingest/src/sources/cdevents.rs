@@ -18,7 +18,7 @@ use shiplog_model::{
     Build, Change, CommitSha, Deployment, Event, Incident, PullRequest, RepoName, Timestamp,
 };
 
-use super::payload::{Node, event_id, parse_json, service_name};
+use super::payload::{Node, event_id, parse_json, percent_decode, service_name};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// The CloudEvents binary-mode headers, which the adapter reads and the raw log keeps.
@@ -454,30 +454,6 @@ pub fn artifact_version(purl: &str) -> Option<String> {
     (!version.is_empty()).then(|| percent_decode(version))
 }
 
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .filter(|_| bytes[i] == b'%')
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,8 +475,6 @@ mod tests {
         assert_eq!(artifact_version("pkg:oci/myapp"), None);
         assert_eq!(artifact_version("pkg:oci/myapp@"), None);
         assert_eq!(artifact_version("myapp@1.0"), None);
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 
     #[test]

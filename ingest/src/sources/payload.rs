@@ -8,6 +8,33 @@ use shiplog_model::{CommitSha, EventId, RepoName, ServiceName, Timestamp};
 
 use super::MapError;
 
+/// `raw` with each `%XX` (two hex digits) replaced by its byte, read as UTF-8 (lossily);
+/// a `%` not followed by two hex digits stays as it is. For package-URL versions and
+/// cookie values.
+pub fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Parses a delivery body as JSON; `what` names the event for the message.
 pub fn parse_json(body: &[u8], what: &str) -> Result<Value, MapError> {
     serde_json::from_slice(body)
@@ -241,6 +268,14 @@ pub fn event_id(raw: &str, from: &str) -> Result<EventId, MapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode("sha256%3A0b31"), "sha256:0b31");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+    }
 
     #[test]
     fn times_in_every_sender_format() {
