@@ -8,10 +8,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::Paging;
 use shiplog_queries::dashboard::health::{self, Check};
-use shiplog_queries::scope::Known;
 
 use super::chrome::{Chrome, PageError, render};
-use super::table::{TableView, csv_download, page_number, table_view};
+use super::table::{TableView, page_number, stream_csv, table_view};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::ReadQuery;
@@ -109,19 +108,16 @@ pub async fn data_health_rows(
     state.count_request();
     let check = parse_check(&slug)?;
     let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
     if query.format.as_deref() == Some("csv") {
-        let read_view = view.clone();
-        let body = state
-            .stream(move |conn, out| {
-                let known = Known::read(conn, &settings)?;
-                health::write_csv(conn, &settings, &known, &read_view, check, out).map(|_| ())
-            })
-            .await?;
-        return Ok(csv_download(
-            body,
-            &format!("{}-{}", check.slug(), view.period.from()),
-        ));
+        return stream_csv(
+            &state,
+            view,
+            check.slug(),
+            move |conn, settings, known, view, out| {
+                health::write_csv(conn, settings, known, view, check, out)
+            },
+        )
+        .await;
     }
     let paging = Paging::page(page_number(&query)?);
     let path = format!("/data-health/{slug}");

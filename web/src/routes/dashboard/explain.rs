@@ -9,11 +9,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};
 use shiplog_queries::dashboard::{Metric, Paging};
-use shiplog_queries::scope::Known;
 
 use super::chrome::{Chrome, PageError, render};
 use super::metric::parse_metric;
-use super::table::{TableView, csv_download, page_number, table_view};
+use super::table::{TableView, page_number, stream_csv, table_view};
 use super::tiles::basis;
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -66,27 +65,16 @@ pub async fn explain(
     state.count_request();
     let metric = parse_metric(&slug)?;
     let (view, preset) = Chrome::view(&state, &headers, &query)?;
-    let settings = state.config.settings.clone();
     match query.format.as_deref() {
         None | Some("html") => {}
         Some("csv") => {
-            let read_view = view.clone();
-            let body = state
-                .stream(move |conn, out| {
-                    write_csv(
-                        conn,
-                        &Known::read(conn, &settings)?,
-                        &read_view,
-                        metric,
-                        out,
-                    )
-                    .map(|_| ())
-                })
-                .await?;
-            return Ok(csv_download(
-                body,
-                &format!("{}-{}", metric.slug(), view.period.from()),
-            ));
+            return stream_csv(
+                &state,
+                view,
+                metric.slug(),
+                move |conn, _, known, view, out| write_csv(conn, known, view, metric, out),
+            )
+            .await;
         }
         Some(other) => {
             return Err(ApiError::BadRequest(format!("unknown format {other:?}: use csv")).into());

@@ -4,13 +4,19 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use shiplog_queries::dashboard::{Cell, Table};
+use duckdb::Connection;
+use shiplog_model::Settings;
+use shiplog_queries::QueryError;
+use shiplog_queries::dashboard::{Cell, Table, View};
+use shiplog_queries::scope::Known;
 
 use super::Links;
-use super::chrome::query_escape;
+use super::chrome::{PageError, query_escape};
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::format;
 use crate::routes::ReadQuery;
+use crate::stream::ChannelWriter;
 
 #[derive(Debug, Clone)]
 pub struct CellView {
@@ -130,8 +136,36 @@ pub fn page_number(query: &ReadQuery) -> Result<u32, ApiError> {
     }
 }
 
+/// Every row `write` writes for `view`, streamed as a CSV download named after `what`
+/// and the period's start; `write` gets the settings and the known services, read on
+/// the same connection.
+pub async fn stream_csv(
+    state: &AppState,
+    view: View,
+    what: &str,
+    write: impl FnOnce(
+        &Connection,
+        &Settings,
+        &Known,
+        &View,
+        &mut ChannelWriter,
+    ) -> Result<u64, QueryError>
+    + Send
+    + 'static,
+) -> Result<Response, PageError> {
+    let name = format!("{what}-{}", view.period.from());
+    let settings = state.config.settings.clone();
+    let body = state
+        .stream(move |conn, out| {
+            let known = Known::read(conn, &settings)?;
+            write(conn, &settings, &known, &view, out).map(|_| ())
+        })
+        .await?;
+    Ok(csv_download(body, &name))
+}
+
 /// A streamed CSV body as a download named `shiplog-{name}.csv`.
-pub fn csv_download(body: Body, name: &str) -> Response {
+fn csv_download(body: Body, name: &str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
