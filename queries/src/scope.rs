@@ -21,11 +21,6 @@ pub struct ScopedService {
     pub team: Option<String>,
 }
 
-/// Every service that counts, with its team, sorted by code point.
-pub fn services(conn: &Connection, settings: &Settings) -> Result<Vec<ScopedService>, QueryError> {
-    Ok(Known::read(conn, settings)?.services)
-}
-
 /// The services `filter` selects.
 pub fn select(
     conn: &Connection,

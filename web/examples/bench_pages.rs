@@ -100,9 +100,10 @@ async fn measure(
     let state = app.state().clone();
     let settings = state.config.settings.clone();
     let services = state
-        .read(move |conn| shiplog_queries::scope::services(conn, &settings))
+        .read(move |conn| shiplog_queries::scope::Known::read(conn, &settings))
         .await
-        .unwrap();
+        .unwrap()
+        .services;
     let first = services
         .first()
         .map(|s| s.service.clone())

@@ -2,7 +2,7 @@
 //! its timeline of deployments and incidents, and what runs where.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use duckdb::{Connection, params};
 use shiplog_model::time::from_micros;
@@ -13,6 +13,7 @@ use super::overview::{Overview, overview};
 use super::view::View;
 use crate::QueryError;
 use crate::build_health::{builds_per_repo, repos_by_service};
+use crate::derive::{load_graph, walk_new};
 use crate::figures::{Breakdown, Bucket, Figures, figures, midnight};
 use crate::scope::{Filter, Known};
 
@@ -333,7 +334,15 @@ fn pending(conn: &Connection, running: &[Running]) -> Result<Option<Pending>, Qu
     };
     let commits_behind = match &preproduction.repo {
         Some(repo) if production.repo.as_ref() == Some(repo) => {
-            commits_behind(conn, repo, &production.sha, &preproduction.sha)?
+            let graph = load_graph(conn, repo)?;
+            if graph.contains_key(&preproduction.sha) && graph.contains_key(&production.sha) {
+                let deployed: HashSet<String> = walk_new(&graph, &production.sha, &HashSet::new())
+                    .into_iter()
+                    .collect();
+                Some(walk_new(&graph, &preproduction.sha, &deployed).len())
+            } else {
+                None
+            }
         }
         _ => None,
     };
@@ -342,49 +351,4 @@ fn pending(conn: &Connection, running: &[Running]) -> Result<Option<Pending>, Qu
         preproduction: preproduction.clone(),
         commits_behind,
     }))
-}
-
-/// How many commits of `repo` are reachable from `ahead` and not from `behind`, on
-/// the stored graph; `None` when either sha is not stored there.
-fn commits_behind(
-    conn: &Connection,
-    repo: &str,
-    behind: &str,
-    ahead: &str,
-) -> Result<Option<usize>, QueryError> {
-    let mut parents: HashMap<String, String> = HashMap::new();
-    let mut stmt = conn.prepare_cached(include_str!("../sql/repo_parents.sql"))?;
-    let mut rows = stmt.query(params![repo])?;
-    while let Some(row) = rows.next()? {
-        parents.insert(
-            row.get(0)?,
-            row.get::<_, Option<String>>(1)?.unwrap_or_default(),
-        );
-    }
-    if !parents.contains_key(behind) || !parents.contains_key(ahead) {
-        return Ok(None);
-    }
-    // Every ancestor of `behind`, then the walk from `ahead` that stops at them.
-    let deployed = ancestors(&parents, behind, &HashSet::new());
-    Ok(Some(ancestors(&parents, ahead, &deployed).len()))
-}
-
-/// `head` and the commits reachable from it, not walking past `stop`; a parent that is
-/// not stored counts but has no parents of its own.
-fn ancestors<'a>(
-    parents: &'a HashMap<String, String>,
-    head: &'a str,
-    stop: &HashSet<&str>,
-) -> HashSet<&'a str> {
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack = vec![head];
-    while let Some(sha) = stack.pop() {
-        if stop.contains(sha) || !seen.insert(sha) {
-            continue;
-        }
-        if let Some(list) = parents.get(sha) {
-            stack.extend(list.split(',').filter(|p| !p.is_empty()));
-        }
-    }
-    seen
 }

@@ -7,6 +7,7 @@
 //! order cannot leak into the numbers.
 
 mod sequence;
+pub(crate) use sequence::walk_new;
 
 use std::collections::{BTreeSet, HashMap};
 
