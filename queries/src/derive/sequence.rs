@@ -109,13 +109,14 @@ pub fn derive_sequence(
         let change_set = match (kind, &d.commits) {
             (Kind::Rollback | Kind::Redeploy, _) => Vec::new(),
             (_, Some(list)) => {
-                let mut set: Vec<String> = Vec::new();
-                for sha in list.iter().map(|(s, _)| s).chain(std::iter::once(&d.sha)) {
-                    if !in_change_sets.contains(sha) && !set.contains(sha) {
-                        set.push(sha.clone());
-                    }
-                }
-                set
+                // In list order, each sha once: linear in the list's length.
+                let mut listed: HashSet<&str> = HashSet::with_capacity(list.len() + 1);
+                list.iter()
+                    .map(|(s, _)| s)
+                    .chain(std::iter::once(&d.sha))
+                    .filter(|sha| !in_change_sets.contains(*sha) && listed.insert(sha))
+                    .cloned()
+                    .collect()
             }
             (Kind::First, None) => vec![d.sha.clone()],
             (_, None) => newly_reachable.clone(),

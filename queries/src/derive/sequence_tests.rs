@@ -139,6 +139,23 @@ fn explicit_list_wins_over_the_first_deployment_rule() {
 }
 
 #[test]
+fn a_long_explicit_list_keeps_list_order_and_each_sha_once() {
+    // 100,000 listed commits, each twice, and the head among them.
+    let shas: Vec<String> = (0..100_000).map(|n| format!("s{n:06}")).collect();
+    let mut d2 = deploy("d2", "s050000", 10);
+    d2.commits = Some(
+        shas.iter()
+            .chain(shas.iter().rev())
+            .map(|s| (s.clone(), Some(H)))
+            .collect(),
+    );
+    let f = derive_sequence(&[deploy("d1", "a", 5), d2], &line());
+    assert_eq!(f[1].change_set, shas, "first occurrence order, no repeats");
+    assert_eq!(f[1].samples.len(), 100_000);
+    assert!(f[1].samples.iter().all(|(_, hours)| *hours == 9.0));
+}
+
+#[test]
 fn missing_parent_belongs_to_the_change_set_without_a_sample() {
     let g = graph(&[("a", commit(&[], 0)), ("c", commit(&["b"], 2))]);
     let f = derive_sequence(&[deploy("d1", "a", 5), deploy("d2", "c", 10)], &g);
