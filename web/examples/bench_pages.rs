@@ -42,11 +42,16 @@ fn config(dir: &std::path::Path, name: &str) -> Config {
     config
 }
 
-/// The pages, with the last 90 days of the history and one service's own page.
-fn pages(service: &str) -> Vec<(String, String)> {
+/// The last 90 days of the history: `[from, to)`.
+fn window() -> (chrono::NaiveDate, chrono::NaiveDate) {
     let end: chrono::NaiveDate = END.parse().unwrap();
     let to = end + chrono::Days::new(1);
-    let from = to - chrono::Days::new(90);
+    (to - chrono::Days::new(90), to)
+}
+
+/// The pages over the window, with one service's own page.
+fn pages(service: &str) -> Vec<(String, String)> {
+    let (from, to) = window();
     let q = format!("from={from}&to={to}");
     let mut pages = vec![("overview".to_owned(), format!("/?{q}"))];
     for slug in [
@@ -99,18 +104,33 @@ async fn measure(
     let app = Application::build(config, Mode::Serve).await.unwrap();
     let state = app.state().clone();
     let settings = state.config.settings.clone();
-    let services = state
-        .read(move |conn| shiplog_queries::scope::Known::read(conn, &settings))
+    // The service page of the service with the most successful production
+    // deployments in the window: the busiest timeline and "what runs where".
+    let (services, busiest) = state
+        .read(move |conn| {
+            let known = shiplog_queries::scope::Known::read(conn, &settings)?;
+            let (from, to) = window();
+            let period = shiplog_model::Period::new(from, to).expect("a valid window");
+            let figures = shiplog_queries::figures::figures(
+                conn,
+                &known.select(&Default::default()),
+                &[shiplog_queries::figures::Bucket::whole(period)],
+                shiplog_queries::figures::Breakdown::PerService,
+            )?;
+            let busiest = figures
+                .iter()
+                .filter(|f| f.service.is_some())
+                .max_by_key(|f| f.deployments)
+                .and_then(|f| f.service.clone())
+                .unwrap_or_default();
+            Ok::<_, shiplog_queries::QueryError>((known.services.len(), busiest))
+        })
         .await
-        .unwrap()
-        .services;
-    let first = services
-        .first()
-        .map(|s| s.service.clone())
-        .unwrap_or_default();
+        .unwrap();
+    eprintln!("{name}: the service page is {busiest}'s");
     let mut rows = Vec::new();
     let only = flag_values("--only", 1).map(|v| v[0].clone());
-    for (name, path) in pages(&first)
+    for (name, path) in pages(&busiest)
         .into_iter()
         .filter(|(name, _)| only.as_ref().is_none_or(|o| name.contains(o.as_str())))
     {
@@ -137,7 +157,7 @@ async fn measure(
         times.sort();
         rows.push((name, times[times.len() / 2], *times.last().unwrap()));
     }
-    (services.len(), rows)
+    (services, rows)
 }
 
 fn ms(d: Duration) -> String {

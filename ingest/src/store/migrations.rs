@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "derived_lookups",
         include_str!("migrations/0005_derived_lookups.sql"),
     ),
+    (
+        6,
+        "environment_heads",
+        include_str!("migrations/0006_environment_heads.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

@@ -2,7 +2,6 @@
 //! its timeline of deployments and incidents, and what runs where.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use duckdb::{Connection, params};
 use shiplog_model::time::from_micros;
@@ -13,7 +12,6 @@ use super::overview::{Overview, overview};
 use super::view::View;
 use crate::QueryError;
 use crate::build_health::{builds_per_repo, repos_by_service};
-use crate::derive::{load_graph, walk_new};
 use crate::figures::{Breakdown, Bucket, Figures, figures, midnight};
 use crate::scope::{Filter, Known};
 
@@ -299,21 +297,30 @@ pub fn service_page(
             })
         })?
         .collect::<Result<_, _>>()?;
-    let running: Vec<Running> = conn
-        .prepare_cached(include_str!("../sql/service_running.sql"))?
-        .query_map(params![service, settings.repo_of(service)], |row| {
-            let environment: Option<String> = row.get(0)?;
-            Ok(Running {
-                production: settings.is_production(environment.as_deref()),
-                environment,
-                deployment_id: row.get(1)?,
-                sha: row.get(2)?,
-                since: from_micros(row.get(3)?),
-                repo: row.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let pending = pending(conn, &running)?;
+    let mut running: Vec<Running> = Vec::new();
+    let mut ahead: Vec<Option<i64>> = Vec::new();
+    let mut stmt = conn.prepare_cached(include_str!("../sql/service_running.sql"))?;
+    let mut rows = stmt.query(params![service])?;
+    while let Some(row) = rows.next()? {
+        running.push(Running {
+            environment: row.get(0)?,
+            production: row.get(1)?,
+            deployment_id: row.get(2)?,
+            sha: row.get(3)?,
+            since: from_micros(row.get(4)?),
+            repo: row.get(5)?,
+        });
+        ahead.push(row.get(6)?);
+    }
+    let newest = |production: bool| running.iter().position(|r| r.production == production);
+    let pending = match (newest(true), newest(false)) {
+        (Some(production), Some(preproduction)) => Some(Pending {
+            production: running[production].clone(),
+            preproduction: running[preproduction].clone(),
+            commits_behind: ahead[preproduction].map(|n| n as usize),
+        }),
+        _ => None,
+    };
     Ok(Some(ServicePage {
         service: service.to_owned(),
         team: this.team.clone(),
@@ -322,33 +329,5 @@ pub fn service_page(
         incidents,
         running,
         pending,
-    }))
-}
-
-/// Production's newest deployment against the newest pre-production one, with how
-/// many commits production lacks.
-fn pending(conn: &Connection, running: &[Running]) -> Result<Option<Pending>, QueryError> {
-    let newest = |production: bool| running.iter().find(|r| r.production == production);
-    let (Some(production), Some(preproduction)) = (newest(true), newest(false)) else {
-        return Ok(None);
-    };
-    let commits_behind = match &preproduction.repo {
-        Some(repo) if production.repo.as_ref() == Some(repo) => {
-            let graph = load_graph(conn, repo)?;
-            if graph.contains_key(&preproduction.sha) && graph.contains_key(&production.sha) {
-                let deployed: HashSet<String> = walk_new(&graph, &production.sha, &HashSet::new())
-                    .into_iter()
-                    .collect();
-                Some(walk_new(&graph, &preproduction.sha, &deployed).len())
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    Ok(Some(Pending {
-        production: production.clone(),
-        preproduction: preproduction.clone(),
-        commits_behind,
     }))
 }

@@ -7,21 +7,21 @@
 //! order cannot leak into the numbers.
 
 mod sequence;
-pub(crate) use sequence::walk_new;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
 use shiplog_model::Settings;
 
+use sequence::walk_new;
 pub use sequence::{Commit, DeploymentFacts, DeploymentInput, Graph, Kind, derive_sequence};
 
 use crate::QueryError;
 use crate::temp::set_names;
 
 /// Bumped when the derivation itself changes, so stored facts are recomputed.
-const DERIVATION_VERSION: u32 = 3;
+const DERIVATION_VERSION: u32 = 4;
 
 /// Recomputes derived facts for the services a batch touched.
 #[derive(Debug, Clone)]
@@ -80,7 +80,8 @@ impl Deriver {
     pub fn refresh_all(&self, conn: &Connection) -> Result<(), QueryError> {
         conn.execute_batch(
             "DELETE FROM deploy_facts; DELETE FROM change_set_members; DELETE FROM lead_time_samples;
-             DELETE FROM incident_attribution; DELETE FROM deployment_outcomes;",
+             DELETE FROM incident_attribution; DELETE FROM deployment_outcomes;
+             DELETE FROM environment_heads;",
         )?;
         let services: BTreeSet<String> =
             query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
@@ -146,7 +147,7 @@ impl Deriver {
         service: &str,
         repos: &mut Repos,
     ) -> Result<(), QueryError> {
-        let inputs = self.load_deployments(conn, service)?;
+        let (inputs, heads) = self.load_deployments(conn, service)?;
         for repo in inputs.iter().filter_map(|d| d.repo.as_ref()) {
             if !repos.graphs.contains_key(repo) {
                 repos.graphs.insert(repo.clone(), load_graph(conn, repo)?);
@@ -209,7 +210,7 @@ impl Deriver {
         deploys.flush()?;
         members.flush()?;
         samples.flush()?;
-        Ok(())
+        write_heads(conn, service, &heads, &repos.graphs)
     }
 
     /// A monorepo service's `paths` (SPEC §7): its walked change sets keep the commits
@@ -252,12 +253,13 @@ impl Deriver {
         Ok(())
     }
 
-    /// The service's successful production deployments, in service order.
+    /// The service's successful production deployments, in service order, and the
+    /// newest successful deployment of each environment.
     fn load_deployments(
         &self,
         conn: &Connection,
         service: &str,
-    ) -> Result<Vec<DeploymentInput>, QueryError> {
+    ) -> Result<(Vec<DeploymentInput>, Vec<Head>), QueryError> {
         let mut lists: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
         let mut stmt = conn.prepare(include_str!("../sql/service_commit_lists.sql"))?;
         let mut rows = stmt.query(params![service])?;
@@ -270,26 +272,111 @@ impl Deriver {
         let mut stmt = conn.prepare(include_str!("../sql/service_deployments.sql"))?;
         let mut rows = stmt.query(params![self.settings.repo_of(service), service])?;
         let mut inputs = Vec::new();
+        // In service order, so each environment's last one is its newest.
+        let mut heads: BTreeMap<Option<String>, Head> = BTreeMap::new();
         while let Some(row) = rows.next()? {
             let environment: Option<String> = row.get(3)?;
             let status: Option<String> = row.get(4)?;
             let succeeded = status.as_deref().is_none_or(|s| s == "success");
-            if !succeeded || !self.settings.is_production(environment.as_deref()) {
+            if !succeeded {
                 continue;
             }
             let id: String = row.get(0)?;
+            let (sha, finished_at, repo): (String, i64, Option<String>) =
+                (row.get(1)?, row.get(2)?, row.get(5)?);
+            let production = self.settings.is_production(environment.as_deref());
+            heads.insert(
+                environment.clone(),
+                Head {
+                    environment,
+                    production,
+                    deployment_id: id.clone(),
+                    sha: sha.clone(),
+                    finished_at,
+                    repo: repo.clone(),
+                },
+            );
+            if !production {
+                continue;
+            }
             let has_list: bool = row.get(6)?;
             let commits = has_list.then(|| lists.remove(&id).unwrap_or_default());
             inputs.push(DeploymentInput {
-                sha: row.get(1)?,
-                finished_at: row.get(2)?,
-                repo: row.get(5)?,
+                sha,
+                finished_at,
+                repo,
                 commits,
                 id,
             });
         }
-        Ok(inputs)
+        Ok((inputs, heads.into_values().collect()))
     }
+}
+
+/// An environment's newest successful deployment.
+#[derive(Debug, Clone)]
+struct Head {
+    environment: Option<String>,
+    production: bool,
+    deployment_id: String,
+    sha: String,
+    finished_at: i64,
+    repo: Option<String>,
+}
+
+/// Replaces `service`'s rows of `environment_heads`: each pre-production head with
+/// the commits it has that the newest production head lacks, where both are commits
+/// of the same repository's stored graph (production's graph is loaded, as its
+/// deployments are the derivation's input).
+fn write_heads(
+    conn: &Connection,
+    service: &str,
+    heads: &[Head],
+    graphs: &HashMap<String, Graph>,
+) -> Result<(), QueryError> {
+    conn.execute(
+        "DELETE FROM environment_heads WHERE service = ?",
+        params![service],
+    )?;
+    let production = heads
+        .iter()
+        .filter(|h| h.production)
+        .max_by(|a, b| (a.finished_at, &a.deployment_id).cmp(&(b.finished_at, &b.deployment_id)));
+    let on_graph = |h: &Head| {
+        let graph = graphs.get(h.repo.as_ref()?)?;
+        graph.contains_key(&h.sha).then_some(graph)
+    };
+    // Everything production runs, walked once for all pre-production heads.
+    let deployed: Option<(&Head, &Graph, HashSet<String>)> = production.and_then(|p| {
+        let graph = on_graph(p)?;
+        Some((
+            p,
+            graph,
+            walk_new(graph, &p.sha, &HashSet::new())
+                .into_iter()
+                .collect(),
+        ))
+    });
+    let mut appender = conn.appender("environment_heads")?;
+    for head in heads {
+        let ahead = match &deployed {
+            Some((p, graph, deployed)) if !head.production && head.repo == p.repo => {
+                on_graph(head).map(|_| walk_new(graph, &head.sha, deployed).len() as i32)
+            }
+            _ => None,
+        };
+        appender.append_row(params![
+            service,
+            head.environment,
+            head.production,
+            head.deployment_id,
+            head.sha,
+            Value::Timestamp(TimeUnit::Microsecond, head.finished_at),
+            head.repo,
+            ahead
+        ])?;
+    }
+    Ok(appender.flush()?)
 }
 
 /// What one refresh reads of each repository, once for all the services deploying it.

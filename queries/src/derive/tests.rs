@@ -434,3 +434,82 @@ fn samples_carry_their_repository_and_pull_request_and_facts_whether_the_sha_is_
     assert!(on_graph("d1") && on_graph("d2"));
     assert!(!on_graph("d3"), "no commit x is stored");
 }
+
+fn on(environment: &str, id: &str, sha: &str, repo: &str, finished_at: &str) -> String {
+    format!(
+        r#"{{"type":"deployment","id":"{id}","service":"shop","environment":"{environment}","repo":"{repo}","sha":"{sha}","finished_at":"{finished_at}"}}"#
+    )
+}
+
+fn heads(conn: &Connection) -> Vec<(String, bool, String, Option<i32>)> {
+    conn.prepare(
+        "SELECT COALESCE(environment, '-'), production, deployment_id, commits_ahead
+         FROM environment_heads WHERE service = 'shop' ORDER BY 1",
+    )
+    .unwrap()
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn each_environment_keeps_its_newest_success_and_how_far_it_is_ahead_of_production() {
+    let conn = store(&[
+        &[
+            &change("a", &[], "2026-03-01T00:00:00Z"),
+            &change("b", &["a"], "2026-03-01T01:00:00Z"),
+            &change("c", &["a"], "2026-03-01T02:00:00Z"),
+            &change("m", &["b", "c"], "2026-03-01T03:00:00Z"),
+        ],
+        &[
+            &on("production", "p1", "a", "acme/shop", "2026-03-02T00:00:00Z"),
+            &on("production", "p2", "b", "acme/shop", "2026-03-03T00:00:00Z"),
+            // A failed production attempt is not what runs there.
+            r#"{"type":"deployment","id":"p3","service":"shop","environment":"production","repo":"acme/shop","sha":"m","status":"failure","finished_at":"2026-03-04T00:00:00Z"}"#,
+            &on("staging", "s1", "b", "acme/shop", "2026-03-02T12:00:00Z"),
+            &on("staging", "s2", "m", "acme/shop", "2026-03-03T12:00:00Z"),
+            // Not a commit of the stored graph, and another repository.
+            &on("qa", "q1", "zzz", "acme/shop", "2026-03-03T13:00:00Z"),
+            &on("preview", "v1", "m", "acme/other", "2026-03-03T14:00:00Z"),
+        ],
+    ]);
+    assert_eq!(
+        heads(&conn),
+        vec![
+            ("preview".into(), false, "v1".into(), None),
+            ("production".into(), true, "p2".into(), None),
+            ("qa".into(), false, "q1".into(), None),
+            // m and c: b's history is in production already.
+            ("staging".into(), false, "s2".into(), Some(2)),
+        ]
+    );
+    // Production catches up: staging is ahead by nothing.
+    let conn = store(&[
+        &[
+            &change("a", &[], "2026-03-01T00:00:00Z"),
+            &change("m", &["a"], "2026-03-01T03:00:00Z"),
+        ],
+        &[&on(
+            "staging",
+            "s1",
+            "m",
+            "acme/shop",
+            "2026-03-02T00:00:00Z",
+        )],
+        &[&on(
+            "production",
+            "p1",
+            "m",
+            "acme/shop",
+            "2026-03-03T00:00:00Z",
+        )],
+    ]);
+    assert_eq!(
+        heads(&conn),
+        vec![
+            ("production".into(), true, "p1".into(), None),
+            ("staging".into(), false, "s1".into(), Some(0)),
+        ]
+    );
+}

@@ -19,57 +19,55 @@
 WITH period AS (
     SELECT CAST($1 AS TIMESTAMP) AS start, CAST($2 AS TIMESTAMP) AS stop
 ),
-main_builds AS MATERIALIZED (
-    SELECT b.repo, b.branch, b.id, b.finished_at, b.status = 'success' AS green
-    FROM builds b
+-- Only the spells that reach into the period count, so each pair's sequence is read
+-- from its last green build before the period (from its first build when it has
+-- none) to its first green build from the period's end on (to its last when it has
+-- none): a spell that starts earlier has ended by then, and one that is red at the
+-- end has ended by the first green build after it. A red build tied with one of
+-- those green builds and ordered before the first or after the last may look like a
+-- spell's start; its spell lies outside the period and adds nothing.
+pairs AS MATERIALIZED (
+    SELECT row_number() OVER () AS pair, b.repo, b.branch,
+           max(b.finished_at) FILTER (WHERE b.status = 'success' AND b.finished_at < p.start) AS since,
+           min(b.finished_at) FILTER (WHERE b.status = 'success' AND b.finished_at >= p.stop) AS until,
+           bool_or(b.finished_at < p.stop) AS counts
+    FROM builds b, period p
     WHERE b.branch IN (SELECT service AS branch FROM main_branches)
       AND (CAST($3 AS BOOLEAN) OR b.repo IN (SELECT service AS repo FROM build_repos))
+    GROUP BY b.repo, b.branch
 ),
--- Only the spells that reach into the period count, so each pair's sequence is read
--- from its last green build before the period on (from its first build when it has
--- none): a spell that starts earlier has ended by then. A red build tied with that
--- green one and ordered before it may look like a spell's start; its spell ends at
--- that green build, before the period, and adds nothing.
+-- The outer bounds over every pair, as plain filters the scan prunes with.
+reach AS (
+    SELECT min(COALESCE(since, '-infinity'::TIMESTAMP)) AS first,
+           max(COALESCE(until, 'infinity'::TIMESTAMP)) AS last
+    FROM pairs
+),
 recent AS (
-    SELECT m.*
-    FROM main_builds m
-    JOIN (SELECT repo, branch, max(finished_at) FILTER (WHERE green AND finished_at < p.start) AS since
-          FROM main_builds, period p
-          GROUP BY repo, branch) c
-      ON c.repo = m.repo AND c.branch = m.branch
-    WHERE c.since IS NULL OR m.finished_at >= c.since
+    SELECT c.pair, b.id, b.finished_at, b.status = 'success' AS green
+    FROM builds b
+    JOIN pairs c ON c.repo = b.repo AND c.branch = b.branch
+    WHERE (c.since IS NULL OR b.finished_at >= c.since)
+      AND (c.until IS NULL OR b.finished_at <= c.until)
+      AND b.finished_at >= (SELECT first FROM reach)
+      AND b.finished_at <= (SELECT last FROM reach)
 ),
--- A pair's builds fall into runs, each opened by a green build (the first run by the
--- pair's first build): `run` counts the green builds up to and including each one. A
--- run's red builds are one spell, from the first of them to the green build that
--- opens the next run.
-runs AS (
-    SELECT repo, branch, green, finished_at,
-           sum(CASE WHEN green THEN 1 ELSE 0 END) OVER (
-               PARTITION BY repo, branch ORDER BY finished_at, id
-               ROWS UNBOUNDED PRECEDING) AS run
+-- One pass in pair order: whether the build before succeeded, and the first
+-- successful build after it.
+marked AS (
+    SELECT finished_at, green,
+           lag(green) OVER w AS after_green,
+           min(finished_at) FILTER (WHERE green) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_green
     FROM recent
-),
-run_bounds AS (
-    SELECT repo, branch, run,
-           min(finished_at) FILTER (WHERE NOT green) AS red_from,
-           min(finished_at) FILTER (WHERE green) AS green_at
-    FROM runs
-    GROUP BY repo, branch, run
-),
-spell_bounds AS (
-    SELECT red_from AS started,
-           lead(green_at) OVER (PARTITION BY repo, branch ORDER BY run) AS ended
-    FROM run_bounds
+    WINDOW w AS (PARTITION BY pair ORDER BY finished_at, id)
 ),
 spells AS (
-    SELECT s.started,
-           s.ended,
-           s.started >= p.start AND s.started < p.stop AS starts_in_period,
-           greatest(0, epoch_us(least(COALESCE(s.ended, p.stop), p.stop))
-                       - epoch_us(greatest(s.started, p.start))) AS red_us
-    FROM spell_bounds s, period p
-    WHERE s.started IS NOT NULL
+    SELECT s.finished_at AS started,
+           s.next_green AS ended,
+           s.finished_at >= p.start AND s.finished_at < p.stop AS starts_in_period,
+           greatest(0, epoch_us(least(COALESCE(s.next_green, p.stop), p.stop))
+                       - epoch_us(greatest(s.finished_at, p.start))) AS red_us
+    FROM marked s, period p
+    WHERE NOT s.green AND s.after_green IS NOT FALSE
 ),
 spell_figures AS (
     SELECT count(*) FILTER (WHERE starts_in_period) AS red_spells,
@@ -78,12 +76,7 @@ spell_figures AS (
            -- Summed in whole microseconds, so the total does not depend on row order.
            COALESCE(sum(red_us), 0) / 3600e6 AS red_hours
     FROM spells
-),
-pairs AS (
-    SELECT count(*) AS pairs
-    FROM (SELECT DISTINCT m.repo, m.branch
-          FROM main_builds m, period p
-          WHERE m.finished_at < p.stop)
 )
-SELECT f.red_spells, f.time_to_green_median_hours, f.red_hours, p.pairs
-FROM spell_figures f, pairs p;
+SELECT f.red_spells, f.time_to_green_median_hours, f.red_hours,
+       (SELECT count(*) FROM pairs WHERE counts) AS pairs
+FROM spell_figures f;
