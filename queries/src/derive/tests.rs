@@ -513,3 +513,52 @@ fn each_environment_keeps_its_newest_success_and_how_far_it_is_ahead_of_producti
         ]
     );
 }
+
+#[test]
+fn a_deployment_naming_no_repository_is_walked_on_the_only_one_storing_its_sha() {
+    let bare = |id: &str, sha: &str, at: &str| {
+        format!(
+            r#"{{"type":"deployment","id":"{id}","service":"shop","sha":"{sha}","finished_at":"{at}"}}"#
+        )
+    };
+    let elsewhere = r#"{"type":"change","repo":"acme/fork","sha":"shared","parents":[],"committed_at":"2026-03-01T00:00:00Z"}"#;
+    let conn = store(&[&[
+        &change("a", &[], "2026-03-01T00:00:00Z"),
+        &change("b", &["a"], "2026-03-01T02:00:00Z"),
+        &change("shared", &["b"], "2026-03-01T03:00:00Z"),
+        elsewhere,
+        &bare("d1", "a", "2026-03-01T04:00:00Z"),
+        &bare("d2", "b", "2026-03-01T06:00:00Z"),
+        // Stored in two repositories: which one is unknown.
+        &bare("d3", "shared", "2026-03-01T08:00:00Z"),
+    ]]);
+    let facts: Vec<(String, Option<String>, bool, i32)> = conn
+        .prepare(
+            "SELECT deployment_id, repo, sha_in_graph, change_set_size FROM deploy_facts ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        facts,
+        vec![
+            ("d1".into(), Some("acme/shop".into()), true, 1),
+            ("d2".into(), Some("acme/shop".into()), true, 1),
+            ("d3".into(), None, false, 1),
+        ]
+    );
+    let hours: Vec<(String, f64)> = conn
+        .prepare("SELECT sha, hours FROM lead_time_samples ORDER BY sha")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        hours,
+        vec![("a".into(), 4.0), ("b".into(), 4.0)],
+        "d3's sha is on no graph: it has no sample"
+    );
+}
