@@ -1,0 +1,395 @@
+//! The scale benchmark of docs/performance.md: organisation-sized histories from the
+//! scale generator, Shiplog's reads beside the Four Keys method on the same DuckDB and
+//! the same events (the anchor) and a bare scan of the columns each read needs (the
+//! floor), in one run.
+//!
+//! ```sh
+//! cargo run --release --example bench_scale -- [--services 50,500] [--days 730] \
+//!     [--runs 10] [--keep DIR] [--write docs/performance.md]
+//! ```
+//!
+//! Per size: generates the history (`shiplog_sample::generate_scale`, as `shiplog
+//! generate` does), imports it through the importer (`shiplog import`), then derives
+//! every service again from the stored events alone, timed apart; then times each read
+//! `--runs` times after one warm-up and reports the median. Four Keys' `events_raw`
+//! is loaded from Shiplog's raw log first (not timed as a read: Four Keys fills it at
+//! ingest). `--keep DIR` keeps the databases and reuses them (no generating or
+//! importing); `--write FILE` puts the tables between the `bench_scale` markers of
+//! FILE. Not yet measured here: HTTP ingest, one new deployment's latency and the
+//! dashboard pages (`bench_pages` measures those at 50 services).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{Days, NaiveDate};
+use duckdb::Connection;
+use shiplog_model::Period;
+use shiplog_queries::{Deriver, Filter, metrics, weekly_report};
+use shiplog_web::Config;
+
+/// The last day of every generated history, so runs on different days compare.
+const END: &str = "2026-06-30";
+const BEGIN: &str = "<!-- bench_scale:begin -->";
+const FINISH: &str = "<!-- bench_scale:end -->";
+
+const FOUR_KEYS: &str = include_str!("fourkeys.sql");
+const FOUR_KEYS_QUERIES: [(&str, &str); 4] = [
+    (
+        "deployment frequency",
+        include_str!("fourkeys_deployment_frequency.sql"),
+    ),
+    ("lead time", include_str!("fourkeys_lead_time.sql")),
+    (
+        "change failure rate",
+        include_str!("fourkeys_change_failure_rate.sql"),
+    ),
+    (
+        "time to restore",
+        include_str!("fourkeys_time_to_restore.sql"),
+    ),
+];
+const FLOOR: &str = include_str!("floor.sql");
+
+fn flag(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1).cloned()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The median of `runs` timed calls after one warm-up.
+fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    f();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(f());
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// This process's peak resident set, from /proc.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn config(dir: &Path, name: &str) -> Config {
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
+    config.db = dir.join(format!("{name}.duckdb"));
+    config
+}
+
+/// What loading one size took.
+struct Load {
+    events: Option<u64>,
+    generate: Option<Duration>,
+    import: Option<Duration>,
+    peak_after_import_mib: Option<f64>,
+    derive: Duration,
+    four_keys_load: Duration,
+}
+
+/// One read: Shiplog's time, the Four Keys method's (if it has one) and the floor's.
+struct Read {
+    name: String,
+    shiplog: Duration,
+    target_ms: f64,
+    four_keys: Option<Duration>,
+    floor: Option<Duration>,
+}
+
+/// Generates and imports the history unless the database is there already.
+async fn load(config: &Config, services: u32, days: u32, end: NaiveDate) -> Load {
+    let mut load = Load {
+        events: None,
+        generate: None,
+        import: None,
+        peak_after_import_mib: None,
+        derive: Duration::ZERO,
+        four_keys_load: Duration::ZERO,
+    };
+    if !config.db.exists() {
+        let ndjson = config.db.with_extension("ndjson");
+        let started = Instant::now();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&ndjson).unwrap());
+        let summary = shiplog_sample::generate_scale(
+            &shiplog_sample::ScaleOptions {
+                seed: 42,
+                services,
+                days,
+                end,
+            },
+            &mut out,
+        )
+        .unwrap();
+        drop(out);
+        load.generate = Some(started.elapsed());
+        eprintln!("generated {services} × {days}: {summary:?}");
+        let started = Instant::now();
+        let imported = shiplog_web::cli::import_files(config, &[ndjson.display().to_string()])
+            .await
+            .unwrap();
+        load.import = Some(started.elapsed());
+        load.events = Some(imported.read as u64);
+        load.peak_after_import_mib = peak_rss_mib();
+        eprintln!("imported: {imported}");
+        std::fs::remove_file(&ndjson).unwrap();
+    }
+    let store = shiplog_ingest::store::Store::open(&config.db).unwrap();
+    let conn = store.connection();
+    if load.events.is_none() {
+        load.events = conn
+            .query_row("SELECT count(*) FROM raw_events", [], |r| r.get(0))
+            .ok();
+    }
+    // Every service again from the stored events: the fingerprint no longer matches.
+    conn.execute("DELETE FROM derivation_state", []).unwrap();
+    let started = Instant::now();
+    assert!(
+        Deriver::new(config.settings.clone())
+            .ensure_current(conn)
+            .unwrap()
+    );
+    load.derive = started.elapsed();
+    let started = Instant::now();
+    conn.execute_batch(FOUR_KEYS).unwrap();
+    load.four_keys_load = started.elapsed();
+    load
+}
+
+/// The service with the most successful production deployments over `period`.
+fn busiest(conn: &Connection, config: &Config, period: Period) -> String {
+    let known = shiplog_queries::scope::Known::read(conn, &config.settings).unwrap();
+    shiplog_queries::figures::figures(
+        conn,
+        &known.select(&Filter::default()),
+        &[shiplog_queries::figures::Bucket::whole(period)],
+        shiplog_queries::figures::Breakdown::PerService,
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|f| f.service.is_some())
+    .max_by_key(|f| f.deployments)
+    .and_then(|f| f.service)
+    .expect("a service with deployments")
+}
+
+fn four_keys(conn: &Connection, runs: usize, period: Period, service: Option<&str>) -> Duration {
+    FOUR_KEYS_QUERIES
+        .iter()
+        .map(|(_, sql)| time_sql(conn, runs, sql, period, service))
+        .sum()
+}
+
+fn time_sql(
+    conn: &Connection,
+    runs: usize,
+    sql: &str,
+    period: Period,
+    service: Option<&str>,
+) -> Duration {
+    let (from, to) = (period.from().to_string(), period.to().to_string());
+    let mut stmt = conn.prepare(sql).unwrap();
+    median(runs, || {
+        let mut rows = stmt.query(duckdb::params![from, to, service]).unwrap();
+        while rows.next().unwrap().is_some() {}
+    })
+}
+
+fn reads(conn: &Connection, config: &Config, runs: usize, end: NaiveDate) -> Vec<Read> {
+    let to = end + Days::new(1);
+    let days90 = Period::new(to - Days::new(90), to).unwrap();
+    let years2 = Period::new(to - Days::new(730), to).unwrap();
+    let weeks52 = Period::new(to - Days::new(7 * 52), to).unwrap();
+    let service = busiest(conn, config, days90);
+    let mut reads = Vec::new();
+    for (name, period, one, target_ms) in [
+        (
+            "metrics JSON, whole organisation, 90 days",
+            days90,
+            None,
+            150.0,
+        ),
+        (
+            "metrics JSON, whole organisation, 2 years",
+            years2,
+            None,
+            150.0,
+        ),
+        (
+            "metrics JSON, one service, 90 days",
+            days90,
+            Some(&service),
+            20.0,
+        ),
+        (
+            "metrics JSON, one service, 2 years",
+            years2,
+            Some(&service),
+            20.0,
+        ),
+    ] {
+        let filter = Filter {
+            service: one.cloned(),
+            team: None,
+        };
+        reads.push(Read {
+            name: name.to_owned(),
+            shiplog: median(runs, || {
+                metrics(conn, &config.settings, period, &filter).unwrap()
+            }),
+            target_ms,
+            four_keys: Some(four_keys(conn, runs, period, one.map(String::as_str))),
+            floor: Some(time_sql(conn, runs, FLOOR, period, one.map(String::as_str))),
+        });
+    }
+    reads.push(Read {
+        name: "weekly CSV, 52 weeks × every service".to_owned(),
+        shiplog: median(runs, || {
+            let rows = weekly_report(conn, &config.settings, weeks52, &Filter::default()).unwrap();
+            shiplog_queries::weekly::to_csv(&rows)
+        }),
+        target_ms: 1000.0,
+        four_keys: None,
+        floor: Some(time_sql(conn, runs, FLOOR, weeks52, None)),
+    });
+    eprintln!("one service: {service}");
+    reads
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.1}×", a.as_secs_f64() / b.as_secs_f64())
+}
+
+/// Everything measured at one size.
+struct Size {
+    name: String,
+    load: Load,
+    reads: Vec<Read>,
+    /// Each Four Keys query over two years, whole organisation.
+    per_metric: Vec<(String, Duration)>,
+}
+
+fn table(sizes: &[Size]) -> String {
+    let mut out = String::new();
+    out.push_str("| size | events | generate | import (deriving as it goes) | events/s | peak memory after import | full derivation (target ≤ 30 s at 500) | Four Keys `events_raw` load |\n|---|---|---|---|---|---|---|---|\n");
+    for Size {
+        name: size, load, ..
+    } in sizes
+    {
+        let secs = |d: Option<Duration>| {
+            d.map_or("kept".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()))
+        };
+        let rate = match (load.events, load.import) {
+            (Some(n), Some(d)) => format!("{:.0}", n as f64 / d.as_secs_f64()),
+            _ => "kept".to_owned(),
+        };
+        out.push_str(&format!(
+            "| {size} | {} | {} | {} | {rate} | {} | {:.1} s | {:.1} s |\n",
+            load.events.map_or("?".to_owned(), |n| n.to_string()),
+            secs(load.generate),
+            secs(load.import),
+            load.peak_after_import_mib
+                .map_or("kept".to_owned(), |m| format!("{m:.0} MiB")),
+            load.derive.as_secs_f64(),
+            load.four_keys_load.as_secs_f64(),
+        ));
+    }
+    out.push_str("\n| size | read | Shiplog ms | target ms | Four Keys ms (4 queries) | faster than Four Keys (target ≥ 100×) | floor ms | × the floor (target ≤ 2×) |\n|---|---|---|---|---|---|---|---|\n");
+    for Size {
+        name: size, reads, ..
+    } in sizes
+    {
+        for r in reads {
+            out.push_str(&format!(
+                "| {size} | {} | {:.1} | {:.0} | {} | {} | {} | {} |\n",
+                r.name,
+                ms(r.shiplog),
+                r.target_ms,
+                r.four_keys
+                    .map_or("—".to_owned(), |d| format!("{:.1}", ms(d))),
+                r.four_keys.map_or("—".to_owned(), |d| ratio(d, r.shiplog)),
+                r.floor.map_or("—".to_owned(), |d| format!("{:.1}", ms(d))),
+                r.floor.map_or("—".to_owned(), |d| ratio(r.shiplog, d)),
+            ));
+        }
+    }
+    out.push_str("\n| size | Four Keys query, whole organisation, 2 years | ms |\n|---|---|---|\n");
+    for Size {
+        name: size,
+        per_metric,
+        ..
+    } in sizes
+    {
+        for (name, d) in per_metric {
+            out.push_str(&format!("| {size} | {name} | {:.1} |\n", ms(*d)));
+        }
+    }
+    out
+}
+
+/// Puts `tables` between the markers of `path`, or after its end without them.
+fn write_into(path: &Path, tables: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let section = format!("{BEGIN}\n{tables}{FINISH}");
+    let text = match (text.find(BEGIN), text.find(FINISH)) {
+        (Some(b), Some(f)) if b < f => {
+            format!("{}{section}{}", &text[..b], &text[f + FINISH.len()..])
+        }
+        _ => format!("{}\n{section}\n", text.trim_end()),
+    };
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sizes: Vec<u32> = flag("--services")
+        .unwrap_or_else(|| "50".into())
+        .split(',')
+        .map(|s| s.parse().expect("--services 50,500"))
+        .collect();
+    let days: u32 = flag("--days").map_or(730, |d| d.parse().unwrap());
+    let runs: usize = flag("--runs").map_or(10, |r| r.parse().unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let dir: PathBuf = flag("--keep").map_or_else(|| work.path().to_owned(), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
+    let end: NaiveDate = END.parse().unwrap();
+
+    let mut results = Vec::new();
+    for services in sizes {
+        let config = config(&dir, &format!("scale-{services}x{days}"));
+        let load = load(&config, services, days, end).await;
+        let store = shiplog_ingest::store::Store::open(&config.db).unwrap();
+        let conn = store.connection();
+        let reads = reads(conn, &config, runs, end);
+        let to = end + Days::new(1);
+        let years2 = Period::new(to - Days::new(730), to).unwrap();
+        let per_metric = FOUR_KEYS_QUERIES
+            .iter()
+            .map(|(name, sql)| ((*name).to_owned(), time_sql(conn, runs, sql, years2, None)))
+            .collect();
+        results.push(Size {
+            name: format!("{services} × {days}"),
+            load,
+            reads,
+            per_metric,
+        });
+    }
+    let tables = table(&results);
+    println!("{tables}");
+    if let Some(path) = flag("--write") {
+        write_into(Path::new(&path), &tables);
+        eprintln!("written into {path}");
+    }
+}
