@@ -18,6 +18,9 @@ use shiplog_model::Period;
 use shiplog_queries::{Filter, metrics, weekly};
 use shiplog_web::{Application, Config, Mode};
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -28,11 +31,7 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn config(dir: &std::path::Path, name: &str) -> Config {
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "").unwrap();
-    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
-    config.db = dir.join(name);
-    config.addr = "127.0.0.1:0".into();
+    let mut config = common::config(dir, name);
     config.tokens.ingest = Some(SecretString::from("bench"));
     config
 }

@@ -18,8 +18,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use shiplog_web::{Application, Config, Mode, router};
+use shiplog_model::Period;
+use shiplog_web::{Application, Mode, router};
 use tower::ServiceExt;
+
+#[path = "common/mod.rs"]
+mod common;
 
 const END: &str = "2026-06-30";
 
@@ -31,15 +35,6 @@ fn flag_values(name: &str, n: usize) -> Option<Vec<String>> {
     let args = args();
     let at = args.iter().position(|a| a == name)?;
     Some(args[at + 1..at + 1 + n].to_vec())
-}
-
-fn config(dir: &std::path::Path, name: &str) -> Config {
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "").unwrap();
-    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
-    config.db = dir.join(format!("{name}.duckdb"));
-    config.addr = "127.0.0.1:0".into();
-    config
 }
 
 /// The last 90 days of the history: `[from, to)`.
@@ -87,7 +82,7 @@ async fn measure(
     write: impl FnOnce(&std::path::Path),
     runs: usize,
 ) -> (usize, Vec<(String, Duration, Duration)>) {
-    let config = config(dir, name);
+    let config = common::config(dir, &format!("{name}.duckdb"));
     if !config.db.exists() {
         let ndjson = dir.join(format!("{name}.ndjson"));
         write(&ndjson);
@@ -108,22 +103,12 @@ async fn measure(
     // deployments in the window: the busiest timeline and "what runs where".
     let (services, busiest) = state
         .read(move |conn| {
-            let known = shiplog_queries::scope::Known::read(conn, &settings)?;
             let (from, to) = window();
-            let period = shiplog_model::Period::new(from, to).expect("a valid window");
-            let figures = shiplog_queries::figures::figures(
+            common::busiest(
                 conn,
-                &known.select(&Default::default()),
-                &[shiplog_queries::figures::Bucket::whole(period)],
-                shiplog_queries::figures::Breakdown::PerService,
-            )?;
-            let busiest = figures
-                .iter()
-                .filter(|f| f.service.is_some())
-                .max_by_key(|f| f.deployments)
-                .and_then(|f| f.service.clone())
-                .unwrap_or_default();
-            Ok::<_, shiplog_queries::QueryError>((known.services.len(), busiest))
+                &settings,
+                Period::new(from, to).expect("a valid window"),
+            )
         })
         .await
         .unwrap();
@@ -196,25 +181,7 @@ async fn main() {
 
     if let Some(v) = flag_values("--scale", 2) {
         let (services, days): (u32, u32) = (v[0].parse().unwrap(), v[1].parse().unwrap());
-        let write = |path: &std::path::Path| {
-            let started = Instant::now();
-            let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-            let summary = shiplog_sample::generate_scale(
-                &shiplog_sample::ScaleOptions {
-                    seed: 42,
-                    services,
-                    days,
-                    end,
-                },
-                &mut out,
-            )
-            .unwrap();
-            drop(out);
-            eprintln!(
-                "generated {services} services × {days} days in {:.1} s: {summary:?}",
-                started.elapsed().as_secs_f64()
-            );
-        };
+        let write = |path: &std::path::Path| common::write_scale_history(path, services, days, end);
         columns.push((
             format!("{services} services × {days} days"),
             measure(&dir, &format!("scale-{services}x{days}"), write, runs).await,

@@ -27,6 +27,9 @@ use shiplog_model::Period;
 use shiplog_queries::{Deriver, Filter, metrics, weekly_report};
 use shiplog_web::Config;
 
+#[path = "../common/mod.rs"]
+mod common;
+
 /// The last day of every generated history, so runs on different days compare.
 const END: &str = "2026-06-30";
 const BEGIN: &str = "<!-- bench_scale:begin -->";
@@ -82,14 +85,6 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn config(dir: &Path, name: &str) -> Config {
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "").unwrap();
-    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
-    config.db = dir.join(format!("{name}.duckdb"));
-    config
-}
-
 /// What loading one size took.
 struct Load {
     events: Option<u64>,
@@ -122,20 +117,8 @@ async fn load(config: &Config, services: u32, days: u32, end: NaiveDate) -> Load
     if !config.db.exists() {
         let ndjson = config.db.with_extension("ndjson");
         let started = Instant::now();
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&ndjson).unwrap());
-        let summary = shiplog_sample::generate_scale(
-            &shiplog_sample::ScaleOptions {
-                seed: 42,
-                services,
-                days,
-                end,
-            },
-            &mut out,
-        )
-        .unwrap();
-        drop(out);
+        common::write_scale_history(&ndjson, services, days, end);
         load.generate = Some(started.elapsed());
-        eprintln!("generated {services} × {days}: {summary:?}");
         let started = Instant::now();
         let imported = shiplog_web::cli::import_files(config, &[ndjson.display().to_string()])
             .await
@@ -168,23 +151,6 @@ async fn load(config: &Config, services: u32, days: u32, end: NaiveDate) -> Load
     load
 }
 
-/// The service with the most successful production deployments over `period`.
-fn busiest(conn: &Connection, config: &Config, period: Period) -> String {
-    let known = shiplog_queries::scope::Known::read(conn, &config.settings).unwrap();
-    shiplog_queries::figures::figures(
-        conn,
-        &known.select(&Filter::default()),
-        &[shiplog_queries::figures::Bucket::whole(period)],
-        shiplog_queries::figures::Breakdown::PerService,
-    )
-    .unwrap()
-    .into_iter()
-    .filter(|f| f.service.is_some())
-    .max_by_key(|f| f.deployments)
-    .and_then(|f| f.service)
-    .expect("a service with deployments")
-}
-
 fn four_keys(conn: &Connection, runs: usize, period: Period, service: Option<&str>) -> Duration {
     FOUR_KEYS_QUERIES
         .iter()
@@ -212,7 +178,7 @@ fn reads(conn: &Connection, config: &Config, runs: usize, end: NaiveDate) -> Vec
     let days90 = Period::new(to - Days::new(90), to).unwrap();
     let years2 = Period::new(to - Days::new(730), to).unwrap();
     let weeks52 = Period::new(to - Days::new(7 * 52), to).unwrap();
-    let service = busiest(conn, config, days90);
+    let (_, service) = common::busiest(conn, &config.settings, days90).unwrap();
     let mut reads = Vec::new();
     for (name, period, one, target_ms) in [
         (
@@ -368,7 +334,7 @@ async fn main() {
 
     let mut results = Vec::new();
     for services in sizes {
-        let config = config(&dir, &format!("scale-{services}x{days}"));
+        let config = common::config(&dir, &format!("scale-{services}x{days}.duckdb"));
         let load = load(&config, services, days, end).await;
         let store = shiplog_ingest::store::Store::open(&config.db).unwrap();
         let conn = store.connection();

@@ -1,0 +1,68 @@
+//! What the benchmarks share: a config for a database in a directory, the scale
+//! history written to a file, and the service a service page is measured on.
+
+#![allow(dead_code)] // Each benchmark uses its own part.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use duckdb::Connection;
+use shiplog_model::{Period, Settings};
+use shiplog_queries::Filter;
+use shiplog_queries::figures::{Breakdown, Bucket, figures};
+use shiplog_queries::scope::Known;
+use shiplog_web::Config;
+
+/// The defaults, with the database at `dir/name` and the server on any free port.
+pub fn config(dir: &Path, name: &str) -> Config {
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let mut config = Config::load(Some(empty.as_path()), |_| None).unwrap();
+    config.db = dir.join(name);
+    config.addr = "127.0.0.1:0".into();
+    config
+}
+
+/// Writes the scale generator's history (seed 42) to `path` as NDJSON.
+pub fn write_scale_history(path: &Path, services: u32, days: u32, end: NaiveDate) {
+    let started = Instant::now();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let summary = shiplog_sample::generate_scale(
+        &shiplog_sample::ScaleOptions {
+            seed: 42,
+            services,
+            days,
+            end,
+        },
+        &mut out,
+    )
+    .unwrap();
+    drop(out);
+    eprintln!(
+        "generated {services} services × {days} days in {:.1} s: {summary:?}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The service with the most successful production deployments in `period`: the
+/// busiest timeline and "what runs where".
+pub fn busiest(
+    conn: &Connection,
+    settings: &Settings,
+    period: Period,
+) -> Result<(usize, String), shiplog_queries::QueryError> {
+    let known = Known::read(conn, settings)?;
+    let busiest = figures(
+        conn,
+        &known.select(&Filter::default()),
+        &[Bucket::whole(period)],
+        Breakdown::PerService,
+    )?
+    .into_iter()
+    .filter(|f| f.service.is_some())
+    .max_by_key(|f| f.deployments)
+    .and_then(|f| f.service)
+    .unwrap_or_default();
+    Ok((known.services.len(), busiest))
+}
