@@ -54,6 +54,22 @@ pub struct WriterOptions {
     pub settle_every: Duration,
 }
 
+impl WriterOptions {
+    /// For a load that no one reads while it runs (`shiplog import`, `git`,
+    /// `backfill`, `replay`: the command holds the database alone): derived facts stay
+    /// owed until a read asks or the writer stops, and are then paid once. Paying
+    /// whenever the writer is idle for a moment recomputes every touched service
+    /// after each chunk the command reads, a cost that grows with the history.
+    pub fn bulk(queue_events: usize) -> Self {
+        Self {
+            queue_events,
+            settle_idle: Duration::MAX,
+            settle_every: Duration::MAX,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {

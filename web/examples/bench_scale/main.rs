@@ -249,7 +249,7 @@ struct Size {
 
 fn table(sizes: &[Size]) -> String {
     let mut out = String::new();
-    out.push_str("| size | events | generate | import (deriving as it goes) | events/s | peak memory after import | full derivation (target ≤ 30 s at 500) | Four Keys `events_raw` load |\n|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| size | events | generate | import (derived once, at its end) | events/s | peak memory after import | full derivation (target ≤ 30 s at 500) | Four Keys `events_raw` load |\n|---|---|---|---|---|---|---|---|\n");
     for Size {
         name: size, load, ..
     } in sizes

@@ -185,10 +185,7 @@ pub(crate) async fn open_db(
 ) -> Result<Arc<Database>, CliError> {
     let path = config.db.clone();
     let settings = config.settings.clone();
-    let options = WriterOptions {
-        queue_events: config.writer_queue_events.max(queue_events),
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::bulk(config.writer_queue_events.max(queue_events));
     let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?
@@ -196,12 +193,16 @@ pub(crate) async fn open_db(
     Ok(Arc::new(db))
 }
 
-/// Stops the writer after its queued batches are committed.
+/// Stops the writer after its queued batches are committed and the derived facts
+/// they owe are recomputed (once, for the whole load: see [`WriterOptions::bulk`]).
 pub(crate) async fn close_db(db: &Arc<Database>) -> Result<(), CliError> {
     let writer = db.writer.clone();
-    tokio::task::spawn_blocking(move || writer.shutdown())
+    let bar = progress::spinner("recomputing derived facts");
+    let stopped = tokio::task::spawn_blocking(move || writer.shutdown())
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))
+        .map_err(|e| CliError::Failed(e.to_string()));
+    bar.finish_and_clear();
+    stopped
 }
 
 /// Loads the configuration with the process environment.

@@ -43,3 +43,14 @@ pub fn items(total: Option<u64>, what: &'static str) -> ProgressBar {
         }
     }
 }
+
+/// A spinner with `message`, for work of unknown length.
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
