@@ -5,17 +5,22 @@
 -- is read as SPEC §8 does: its `repo`, else the config map's repo for the service
 -- (applied by the caller, which holds the settings), else `sha_repo`, the only
 -- repository that stores its sha, looked up only for the deployments that name no
--- repository (`sha_repo` is NULL for the others).
-WITH named AS (
-    SELECT DISTINCT d.service, d.repo, CASE WHEN d.repo IS NULL THEN d.sha END AS sha
+-- repository (`sha_repo` is NULL for the others). The two kinds are read apart, so
+-- the shas of the deployments that name their repository are never read.
+WITH these AS (
+    SELECT d.service, d.repo, d.sha
     FROM deployments d
     WHERE d.service IN (SELECT service FROM scope)
+),
+unnamed AS (
+    SELECT DISTINCT service, sha FROM these WHERE repo IS NULL
 ),
 sha_repos AS (
     SELECT c.sha, CASE WHEN count(*) = 1 THEN min(c.repo) END AS repo
     FROM changes c
-    WHERE c.sha IN (SELECT sha FROM named WHERE sha IS NOT NULL)
+    WHERE c.sha IN (SELECT sha FROM unnamed)
     GROUP BY c.sha
 )
-SELECT DISTINCT n.service, n.repo, s.repo AS sha_repo
-FROM named n LEFT JOIN sha_repos s ON s.sha = n.sha;
+SELECT DISTINCT service, repo, NULL::VARCHAR AS sha_repo FROM these WHERE repo IS NOT NULL
+UNION
+SELECT u.service, NULL, s.repo FROM unnamed u LEFT JOIN sha_repos s ON s.sha = u.sha;
