@@ -346,9 +346,11 @@ fn write_heads(
         let graph = graphs.get(h.repo.as_ref()?)?;
         graph.contains_key(&h.sha).then_some(graph)
     };
-    // Everything production runs, walked once for all pre-production heads.
+    // Everything production runs, walked once for all pre-production heads of its
+    // repository, and not at all when there is none.
+    let compared = |p: &Head| heads.iter().any(|h| !h.production && h.repo == p.repo);
     let deployed: Option<(&Head, &Graph, HashSet<String>)> = production.and_then(|p| {
-        let graph = on_graph(p)?;
+        let graph = on_graph(p).filter(|_| compared(p))?;
         Some((
             p,
             graph,
