@@ -194,6 +194,74 @@ async fn shutdown_pays_what_is_owed() {
     assert!(pending::load(&conn).unwrap().is_empty());
 }
 
+/// Says when a payment starts (with what it pays), then waits to be let go.
+struct Gated {
+    entered: std::sync::mpsc::Sender<Touched>,
+    release: std::sync::mpsc::Receiver<()>,
+}
+
+impl Refresh for Gated {
+    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), String> {
+        self.entered.send(touched.clone()).unwrap();
+        self.release.recv().map_err(|e| e.to_string())
+    }
+}
+
+fn records(conn: &duckdb::Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM derivation_pending", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_while_a_payment_runs_and_owe_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.duckdb")).unwrap();
+    let reader = store.reader().unwrap();
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let refresh = Gated {
+        entered: entered_tx,
+        release: release_rx,
+    };
+    let writer = Writer::spawn(store.into_connection(), Box::new(refresh), patient()).unwrap();
+    writer.submit(deployment("d-1", "api")).await.unwrap();
+
+    let settling = writer.clone();
+    let first = tokio::spawn(async move { settling.settle().await });
+    let entered = Arc::new(Mutex::new(entered));
+    let next_payment = || {
+        let entered = entered.clone();
+        tokio::task::spawn_blocking(move || entered.lock().unwrap().recv().unwrap())
+    };
+    assert_eq!(next_payment().await.unwrap(), owed(&["api"], &[]));
+
+    // The payment holds its service, and the writer still commits and answers.
+    let during = tokio::time::timeout(
+        Duration::from_secs(60),
+        writer.submit(deployment("d-2", "api")),
+    )
+    .await
+    .expect("a batch waited for the payment")
+    .unwrap();
+    assert_eq!(during.accepted, 1);
+    // Its debt is recorded anew, beside the record being paid.
+    assert_eq!(records(&reader), 2);
+
+    release.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    // The payment deleted the record it paid and left the new one.
+    assert_eq!(records(&reader), 1);
+    assert_eq!(pending::load(&reader).unwrap(), owed(&["api"], &[]));
+
+    let settling = writer.clone();
+    let second = tokio::spawn(async move { settling.settle().await });
+    assert_eq!(next_payment().await.unwrap(), owed(&["api"], &[]));
+    release.send(()).unwrap();
+    second.await.unwrap().unwrap();
+    assert_eq!(records(&reader), 0);
+    writer.shutdown();
+}
+
 /// Every row of the typed tables and the raw log, as text, in a stable order.
 fn dump(conn: &duckdb::Connection) -> Vec<String> {
     let mut rows = Vec::new();

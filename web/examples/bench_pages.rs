@@ -47,31 +47,7 @@ fn window() -> (chrono::NaiveDate, chrono::NaiveDate) {
 /// The pages over the window, with one service's own page.
 fn pages(service: &str) -> Vec<(String, String)> {
     let (from, to) = window();
-    let q = format!("from={from}&to={to}");
-    let mut pages = vec![("overview".to_owned(), format!("/?{q}"))];
-    for slug in [
-        "deployment-frequency",
-        "lead-time",
-        "change-failure-rate",
-        "failed-deployment-recovery",
-        "time-to-restore",
-        "rework-rate",
-    ] {
-        pages.push((format!("metric {slug}"), format!("/metrics/{slug}?{q}")));
-    }
-    for slug in ["deployment-frequency", "lead-time", "time-to-restore"] {
-        pages.push((format!("explain {slug}"), format!("/explain/{slug}?{q}")));
-    }
-    pages.push(("services".into(), format!("/services?{q}")));
-    pages.push((
-        "service page".into(),
-        format!(
-            "/services/{}?{q}",
-            service.replace('@', "%40").replace('/', "%2F")
-        ),
-    ));
-    pages.push(("data health".into(), format!("/data-health?{q}")));
-    pages
+    common::pages(service, from, to)
 }
 
 /// Loads the events `write` writes into database `name` of `dir` (unless it is there

@@ -1,10 +1,10 @@
-//! Derived facts owed. The writer commits events first and recomputes the derived
-//! facts they touch later, once for many batches (see `writer.rs`). What it owes is
+//! Derived facts owed. The writer commits events first and its settler recomputes the
+//! derived facts they touch later, once for many batches (see `writer.rs`). What it owes is
 //! recorded in `derivation_pending` in the events' own transaction and cleared in the
 //! transaction that pays it, so a crash in between leaves the debt on disk and the
 //! next start pays it before anything is read.
 
-use duckdb::{Connection, params};
+use duckdb::{Connection, Transaction, params};
 
 use super::batch::Touched;
 use super::writer::Refresh;
@@ -52,7 +52,27 @@ pub fn pay(conn: &mut Connection, refresh: &mut dyn Refresh, owed: &Touched) -> 
     if owed.is_empty() {
         return Ok(());
     }
+    pay_in(begin(conn)?, refresh, owed)
+}
+
+/// Starts a payment's transaction, its snapshot taken now (DuckDB takes it at a
+/// transaction's first read, not at `BEGIN`): the payment sees exactly the commits
+/// made before this call, and deletes only their records.
+pub(super) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
+    tx.query_row("SELECT count(*) FROM derivation_pending", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(tx)
+}
+
+/// Recomputes what `owed` names and deletes the records `tx` sees, then commits.
+pub(super) fn pay_in(
+    tx: Transaction<'_>,
+    refresh: &mut dyn Refresh,
+    owed: &Touched,
+) -> Result<(), String> {
     refresh.refresh(&tx, owed)?;
     tx.execute("DELETE FROM derivation_pending", [])
         .map_err(|e| e.to_string())?;

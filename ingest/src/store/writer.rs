@@ -3,21 +3,29 @@
 //! shared by every request in the batch. A request's answer is sent only after its
 //! batch committed, so `202` means durably stored.
 //!
-//! Derived facts are recomputed after the events, not with them: a batch records the
-//! services and repositories it touched as owed (`pending.rs`), and the writer pays
-//! the debt once for many batches: when no request has come for `settle_idle`, when
-//! the debt is older than `settle_every` (or four times the last payment, so paying
-//! takes at most a fifth of the writer's time under load), when a reader asks
-//! ([`Writer::settle`]), and before it stops. A service is recomputed whole either
-//! way, so paying once for ten batches gives the numbers paying ten times would,
-//! at a tenth of the cost. Readers settle first, so a read after a `202` sees the
-//! event in every figure.
+//! Derived facts are recomputed after the events, not with them, and not on the
+//! writer's thread: a batch records the services and repositories it touched as owed
+//! (`pending.rs`), and the writer's second thread, the settler, pays the debt once for
+//! many batches on its own connection while batches go on committing: when no batch
+//! has committed for `settle_idle`, when the debt is older than `settle_every` (or
+//! four times the last payment, so paying takes at most a fifth of the time under
+//! load), when a reader asks ([`Writer::settle`]), and when the writer stops. A
+//! service is recomputed whole either way, so paying once for ten batches gives the
+//! numbers paying ten times would, at a tenth of the cost. Readers settle first, so a
+//! read after a `202` sees the event in every figure.
 //!
-//! A thread rather than a tokio task: every step is blocking DuckDB work, and a
-//! dedicated thread keeps it off the runtime's workers without `spawn_blocking` per
-//! batch. The queue is bounded in events (a semaphore), so a full queue is refused at
-//! once (`503`) instead of growing without limit.
+//! A payment's transaction sees exactly the commits whose debt it takes: the writer
+//! records a batch's debt, commits and adds it to the shared [`Debt`] under one lock,
+//! and the settler takes the debt and starts its transaction's snapshot under the same
+//! lock. So the rows of `derivation_pending` a payment deletes are the ones it pays,
+//! and a batch that commits during a payment records its debt anew for the next.
+//!
+//! Threads rather than tokio tasks: every step is blocking DuckDB work, and dedicated
+//! threads keep it off the runtime's workers without `spawn_blocking` per batch. The
+//! queue is bounded in events (a semaphore), so a full queue is refused at once
+//! (`503`) instead of growing without limit.
 
+use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
@@ -131,28 +139,41 @@ impl WriterStats {
     }
 }
 
-enum Job {
-    Write {
-        deliveries: Vec<Delivery>,
-        reply: oneshot::Sender<Result<Outcome, WriteError>>,
-        permit: OwnedSemaphorePermit,
-    },
-    /// Recompute what is owed, then answer.
-    Settle {
-        reply: oneshot::Sender<Result<(), WriteError>>,
-    },
-}
-
-impl Job {
-    fn events(&self) -> usize {
-        match self {
-            Job::Write { deliveries, .. } => deliveries.len(),
-            Job::Settle { .. } => 0,
-        }
-    }
+struct Job {
+    deliveries: Vec<Delivery>,
+    reply: oneshot::Sender<Result<Outcome, WriteError>>,
+    permit: OwnedSemaphorePermit,
 }
 
 type Pause = Arc<(Mutex<bool>, Condvar)>;
+
+/// A reader waiting for the derived facts of every commit up to `commits`.
+struct Waiter {
+    commits: u64,
+    reply: oneshot::Sender<Result<(), WriteError>>,
+}
+
+/// What is owed and who waits for it: shared by the writer thread (which adds to it
+/// under the lock it commits under), the settler (which takes it) and readers.
+struct Debt {
+    /// What `derivation_pending` records and no payment has taken yet.
+    owed: Touched,
+    /// When the oldest debt not yet taken was committed, and the newest commit.
+    owed_since: Instant,
+    last_commit: Instant,
+    waiters: Vec<Waiter>,
+    /// The last payment failed: the settler waits for the next commit or reader
+    /// instead of retrying on idle.
+    failed: bool,
+    /// The writer thread has stopped: pay what is owed once more, then stop.
+    closing: bool,
+}
+
+type Shared = Arc<(Mutex<Debt>, Condvar)>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Debt> {
+    shared.0.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A handle to the writer; clones share one queue.
 #[derive(Clone)]
@@ -161,6 +182,7 @@ pub struct Writer {
     permits: Arc<Semaphore>,
     capacity: usize,
     pause: Pause,
+    debt: Shared,
     stats: Arc<WriterStats>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -189,8 +211,8 @@ impl Drop for PauseGuard {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` (a connection of a migrated store whose
-    /// recorded debt is paid: see [`pending::pay_recorded`]).
+    /// Starts the writer and settler threads on `conn` (a connection of a migrated
+    /// store whose recorded debt is paid: see [`pending::pay_recorded`]).
     pub fn spawn(
         conn: Connection,
         refresh: Box<dyn Refresh>,
@@ -215,28 +237,60 @@ impl Writer {
             .map_err(|e| format!("cannot prepare the writer: {e}"))?;
         let owed =
             pending::load(&conn).map_err(|e| format!("cannot read the owed derivations: {e}"))?;
+        let now = Instant::now();
+        let debt: Shared = Arc::new((
+            Mutex::new(Debt {
+                owed,
+                owed_since: now,
+                last_commit: now,
+                waiters: Vec::new(),
+                failed: false,
+                closing: false,
+            }),
+            Condvar::new(),
+        ));
+        let settler = Settler {
+            conn: conn
+                .try_clone()
+                .map_err(|e| format!("cannot open the settler's connection: {e}"))?,
+            refresh,
+            settle_idle: options.settle_idle,
+            settle_every: options.settle_every,
+            debt: debt.clone(),
+            stats: stats.clone(),
+            last_settle: Duration::ZERO,
+        };
+        let settler = std::thread::Builder::new()
+            .name("shiplog-settler".into())
+            .spawn(move || settler.run())
+            .map_err(|e| format!("cannot start the settler thread: {e}"))?;
         let mut state = WriterThread {
             conn,
             staging,
-            refresh,
             options,
             next_seq,
             pause: pause.clone(),
+            debt: debt.clone(),
             stats: stats.clone(),
-            owed,
-            owed_since: Instant::now(),
-            last_settle: Duration::ZERO,
-            settle_failed: false,
         };
         let thread = std::thread::Builder::new()
             .name("shiplog-writer".into())
-            .spawn(move || state.run(rx))
+            .spawn(move || {
+                state.run(rx);
+                // The settler pays what is left, then stops.
+                lock(&state.debt).closing = true;
+                state.debt.1.notify_all();
+                if settler.join().is_err() {
+                    tracing::error!("the settler thread panicked");
+                }
+            })
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(Writer {
             jobs: Arc::new(Mutex::new(Some(tx))),
             permits: Arc::new(Semaphore::new(capacity)),
             capacity,
             pause,
+            debt,
             stats,
             thread: Arc::new(Mutex::new(Some(thread))),
         })
@@ -262,11 +316,17 @@ impl Writer {
                 WriteError::Busy
             })?;
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Write {
-            deliveries: submission.deliveries,
-            reply,
-            permit,
-        })?;
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            let sender = jobs.as_ref().ok_or(WriteError::Closed)?;
+            sender
+                .send(Job {
+                    deliveries: submission.deliveries,
+                    reply,
+                    permit,
+                })
+                .map_err(|_| WriteError::Closed)?;
+        }
         answer.await.map_err(|_| WriteError::Closed)?
     }
 
@@ -277,14 +337,19 @@ impl Writer {
             return Ok(());
         }
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Settle { reply })?;
+        {
+            let mut debt = lock(&self.debt);
+            if debt.closing {
+                return Err(WriteError::Closed);
+            }
+            let commits = self.stats.committed.load(Ordering::Acquire);
+            if self.stats.settled.load(Ordering::Acquire) >= commits {
+                return Ok(());
+            }
+            debt.waiters.push(Waiter { commits, reply });
+        }
+        self.debt.1.notify_all();
         answer.await.map_err(|_| WriteError::Closed)?
-    }
-
-    fn send(&self, job: Job) -> Result<(), WriteError> {
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = jobs.as_ref().ok_or(WriteError::Closed)?;
-        sender.send(job).map_err(|_| WriteError::Closed)
     }
 
     /// Events waiting in the queue or in the batch being written.
@@ -309,7 +374,7 @@ impl Writer {
     }
 
     /// Refuses new submissions, lets the queued ones finish, pays what is owed, and
-    /// waits for the thread (which closes the connection, checkpointing the file).
+    /// waits for the threads (which close their connections, checkpointing the file).
     pub fn shutdown(&self) {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -324,110 +389,26 @@ impl Writer {
 struct WriterThread {
     conn: Connection,
     staging: Staging,
-    refresh: Box<dyn Refresh>,
     options: WriterOptions,
     next_seq: i64,
     pause: Pause,
+    debt: Shared,
     stats: Arc<WriterStats>,
-    /// What `derivation_pending` records, kept in memory.
-    owed: Touched,
-    /// When the oldest unpaid debt was committed.
-    owed_since: Instant,
-    last_settle: Duration,
-    /// The last payment failed: wait for the next request instead of retrying on idle.
-    settle_failed: bool,
 }
 
 impl WriterThread {
     fn run(&mut self, rx: mpsc::Receiver<Job>) {
-        while let Some(first) = self.next_job(&rx) {
+        while let Ok(first) = rx.recv() {
             let batch = self.gather(first, &rx);
             self.wait_while_paused();
-            let mut writes = Vec::new();
-            let mut settles = Vec::new();
-            for job in batch {
-                match job {
-                    Job::Write { .. } => writes.push(job),
-                    Job::Settle { reply } => settles.push(reply),
-                }
-            }
-            if !writes.is_empty() {
-                self.write(writes);
-            }
-            if !settles.is_empty() || self.settle_due() {
-                let result = self.settle().map_err(WriteError::Storage);
-                for reply in settles {
-                    let _ = reply.send(result.clone());
-                }
-            }
-        }
-        if self.settle().is_err() {
-            tracing::error!("the next start recomputes the owed derived facts");
+            self.write(batch);
         }
         tracing::debug!("writer stopped");
     }
 
-    /// The next request; pays what is owed when none comes for `settle_idle`.
-    /// `None` once every handle is gone.
-    fn next_job(&mut self, rx: &mpsc::Receiver<Job>) -> Option<Job> {
-        loop {
-            if self.owed.is_empty() || self.settle_failed {
-                return rx.recv().ok();
-            }
-            match rx.recv_timeout(self.options.settle_idle) {
-                Ok(job) => return Some(job),
-                Err(RecvTimeoutError::Timeout) => {
-                    // A failure is logged and kept as owed; the next request retries.
-                    let _ = self.settle();
-                }
-                Err(RecvTimeoutError::Disconnected) => return None,
-            }
-        }
-    }
-
-    /// Debt older than `settle_every`, or than four payments, is paid between batches.
-    fn settle_due(&self) -> bool {
-        !self.owed.is_empty()
-            && self.owed_since.elapsed() >= self.options.settle_every.max(self.last_settle * 4)
-    }
-
-    /// Recomputes the owed derived facts in one transaction.
-    fn settle(&mut self) -> Result<(), String> {
-        if self.owed.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let span = tracing::debug_span!(
-            "settle",
-            services = self.owed.services.len(),
-            repos = self.owed.repos.len()
-        );
-        let _entered = span.enter();
-        let committed = self.stats.committed.load(Ordering::Acquire);
-        let result = pending::pay(&mut self.conn, self.refresh.as_mut(), &self.owed);
-        self.last_settle = started.elapsed();
-        self.stats
-            .settle_micros_total
-            .fetch_add(self.last_settle.as_micros() as u64, Ordering::Relaxed);
-        match &result {
-            Ok(()) => {
-                self.owed = Touched::default();
-                self.settle_failed = false;
-                self.stats.settles.fetch_add(1, Ordering::Relaxed);
-                self.stats.settled.store(committed, Ordering::Release);
-            }
-            Err(error) => {
-                tracing::error!(%error, "derived facts not recomputed; kept as owed");
-                self.settle_failed = true;
-                self.stats.settle_failures.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        result
-    }
-
     /// Takes more queued jobs until the batch is full or the linger time is up.
     fn gather(&self, first: Job, rx: &mpsc::Receiver<Job>) -> Vec<Job> {
-        let mut events = first.events();
+        let mut events = first.deliveries.len();
         let mut batch = vec![first];
         let deadline = Instant::now() + self.options.linger;
         while events < self.options.max_batch_events {
@@ -441,7 +422,7 @@ impl WriterThread {
                     }
                 }
             };
-            events += job.events();
+            events += job.deliveries.len();
             batch.push(job);
         }
         batch
@@ -460,15 +441,8 @@ impl WriterThread {
         let mut deliveries = Vec::new();
         let mut replies = Vec::new();
         for job in batch {
-            if let Job::Write {
-                deliveries: mine,
-                reply,
-                permit,
-            } = job
-            {
-                replies.push((mine.len(), reply, permit));
-                deliveries.extend(mine);
-            }
+            replies.push((job.deliveries.len(), job.reply, job.permit));
+            deliveries.extend(job.deliveries);
         }
         let span = tracing::debug_span!(
             "batch",
@@ -512,22 +486,159 @@ impl WriterThread {
     }
 
     /// One transaction: raw log, typed tables, the derived facts now owed, commit.
+    /// The debt is recorded, committed and handed to the settler under the debt's
+    /// lock, so no payment's snapshot falls between the commit and the hand-over.
     fn commit(&mut self, deliveries: &[Delivery]) -> Result<Vec<bool>, String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         let result = self
             .staging
             .write(&tx, deliveries, self.next_seq)
             .map_err(|e| e.to_string())?;
-        pending::record(&tx, &self.owed, &result.touched).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
-        if !result.touched.is_empty() {
-            if self.owed.is_empty() {
-                self.owed_since = Instant::now();
-            }
-            self.owed.extend(result.touched);
-            // Before the answers go out, so a reader that saw one knows to settle.
-            self.stats.committed.fetch_add(1, Ordering::AcqRel);
+        if result.touched.is_empty() {
+            tx.commit().map_err(|e| e.to_string())?;
+            return Ok(result.new);
         }
+        let mut debt = lock(&self.debt);
+        pending::record(&tx, &debt.owed, &result.touched).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        let now = Instant::now();
+        if debt.owed.is_empty() {
+            debt.owed_since = now;
+        }
+        debt.owed.extend(result.touched);
+        debt.last_commit = now;
+        debt.failed = false;
+        // Before the answers go out, so a reader that saw one knows to settle.
+        self.stats.committed.fetch_add(1, Ordering::AcqRel);
+        drop(debt);
+        self.debt.1.notify_all();
         Ok(result.new)
+    }
+}
+
+/// The second thread: pays the debt on its own connection.
+struct Settler {
+    conn: Connection,
+    refresh: Box<dyn Refresh>,
+    settle_idle: Duration,
+    settle_every: Duration,
+    debt: Shared,
+    stats: Arc<WriterStats>,
+    last_settle: Duration,
+}
+
+impl Settler {
+    fn run(mut self) {
+        let shared = self.debt.clone();
+        let mut debt = lock(&shared);
+        loop {
+            let closing = debt.closing;
+            let asked = !debt.waiters.is_empty();
+            if !debt.owed.is_empty() && (closing || asked || !debt.failed && self.due(&debt)) {
+                debt = self.pay(debt, &shared);
+                if !closing {
+                    continue;
+                }
+            }
+            if debt.closing {
+                // Whoever still waits is told the writer stopped (a failed last
+                // payment keeps the debt for the next start).
+                for waiter in debt.waiters.drain(..) {
+                    let _ = waiter.reply.send(Err(WriteError::Closed));
+                }
+                break;
+            }
+            debt = match self.wait_for(&debt) {
+                Some(timeout) => {
+                    shared
+                        .1
+                        .wait_timeout(debt, timeout)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => shared.1.wait(debt).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+        tracing::debug!("settler stopped");
+    }
+
+    /// Whether the debt is to be paid now: nothing committed for `settle_idle`, or
+    /// owed longer than `settle_every` (or four payments).
+    fn due(&self, debt: &Debt) -> bool {
+        self.wait_for(debt) == Some(Duration::ZERO)
+    }
+
+    /// How long until the debt falls due (`None`: not until something changes).
+    fn wait_for(&self, debt: &Debt) -> Option<Duration> {
+        if debt.owed.is_empty() || debt.failed {
+            return None;
+        }
+        let idle = debt.last_commit.checked_add(self.settle_idle);
+        let every = self.settle_every.max(self.last_settle * 4);
+        let old = debt.owed_since.checked_add(every);
+        let at = match (idle, old) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Takes the debt and starts the payment's snapshot under the lock, pays without
+    /// it, and answers the readers the payment covers.
+    fn pay<'a>(
+        &mut self,
+        mut debt: MutexGuard<'a, Debt>,
+        shared: &'a Shared,
+    ) -> MutexGuard<'a, Debt> {
+        let started = Instant::now();
+        let commits = self.stats.committed.load(Ordering::Acquire);
+        let owed = std::mem::take(&mut debt.owed);
+        let span = tracing::debug_span!(
+            "settle",
+            services = owed.services.len(),
+            repos = owed.repos.len()
+        );
+        let _entered = span.enter();
+        let result = match pending::begin(&mut self.conn) {
+            Ok(tx) => {
+                drop(debt);
+                pending::pay_in(tx, self.refresh.as_mut(), &owed)
+            }
+            Err(error) => {
+                drop(debt);
+                Err(error)
+            }
+        };
+        self.last_settle = started.elapsed();
+        self.stats
+            .settle_micros_total
+            .fetch_add(self.last_settle.as_micros() as u64, Ordering::Relaxed);
+        let mut debt = lock(shared);
+        match result {
+            Ok(()) => {
+                self.stats.settles.fetch_add(1, Ordering::Relaxed);
+                self.stats.settled.store(commits, Ordering::Release);
+                let (done, waiting) = std::mem::take(&mut debt.waiters)
+                    .into_iter()
+                    .partition(|w| w.commits <= commits);
+                debt.waiters = waiting;
+                for waiter in done {
+                    let _ = waiter.reply.send(Ok(()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "derived facts not recomputed; kept as owed");
+                self.stats.settle_failures.fetch_add(1, Ordering::Relaxed);
+                if debt.owed.is_empty() {
+                    debt.owed_since = Instant::now();
+                }
+                debt.owed.extend(owed);
+                debt.failed = true;
+                for waiter in debt.waiters.drain(..) {
+                    let _ = waiter.reply.send(Err(WriteError::Storage(error.clone())));
+                }
+            }
+        }
+        debt
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bench_scale -- [--services 50,500] [--days 730] \
-//!     [--runs 10] [--keep DIR] [--write docs/performance.md]
+//!     [--runs 10] [--http-seconds 10] [--keep DIR] [--write docs/performance.md]
 //! ```
 //!
 //! Per size: generates the history (`shiplog_sample::generate_scale`, as `shiplog
@@ -15,8 +15,11 @@
 //! is loaded from Shiplog's raw log first (not timed as a read: Four Keys fills it at
 //! ingest). `--keep DIR` keeps the databases and reuses them (no generating or
 //! importing); `--write FILE` puts the tables between the `bench_scale` markers of
-//! FILE. Not yet measured here: HTTP ingest, one new deployment's latency and the
-//! dashboard pages (`bench_pages` measures those at 50 services).
+//! FILE. Then the HTTP half (`http.rs`, unless `--http-seconds 0`): `shiplog serve`
+//! in its own process on a copy of the database, `wrk` (Debian package `wrk`) posting
+//! single events from 64 connections for `--http-seconds` (default 10) and, as the
+//! floor, getting `/healthz` the same way; one new deployment with its commits until a
+//! read counts it; every dashboard page; the server's peak memory.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,6 +32,7 @@ use shiplog_web::Config;
 
 #[path = "../common/mod.rs"]
 mod common;
+mod http;
 
 /// The last day of every generated history, so runs on different days compare.
 const END: &str = "2026-06-30";
@@ -173,12 +177,23 @@ fn time_sql(
     })
 }
 
-fn reads(conn: &Connection, config: &Config, runs: usize, end: NaiveDate) -> Vec<Read> {
+/// The last 90 days of the history.
+fn days90(end: NaiveDate) -> Period {
     let to = end + Days::new(1);
-    let days90 = Period::new(to - Days::new(90), to).unwrap();
+    Period::new(to - Days::new(90), to).unwrap()
+}
+
+fn reads(
+    conn: &Connection,
+    config: &Config,
+    runs: usize,
+    end: NaiveDate,
+    service: &String,
+) -> Vec<Read> {
+    let to = end + Days::new(1);
+    let days90 = days90(end);
     let years2 = Period::new(to - Days::new(730), to).unwrap();
     let weeks52 = Period::new(to - Days::new(7 * 52), to).unwrap();
-    let (_, service) = common::busiest(conn, &config.settings, days90).unwrap();
     let mut reads = Vec::new();
     for (name, period, one, target_ms) in [
         (
@@ -196,13 +211,13 @@ fn reads(conn: &Connection, config: &Config, runs: usize, end: NaiveDate) -> Vec
         (
             "metrics JSON, one service, 90 days",
             days90,
-            Some(&service),
+            Some(service),
             20.0,
         ),
         (
             "metrics JSON, one service, 2 years",
             years2,
-            Some(&service),
+            Some(service),
             20.0,
         ),
     ] {
@@ -230,7 +245,6 @@ fn reads(conn: &Connection, config: &Config, runs: usize, end: NaiveDate) -> Vec
         four_keys: None,
         floor: time_sql(conn, runs, FLOOR, weeks52, None),
     });
-    eprintln!("one service: {service}");
     reads
 }
 
@@ -245,6 +259,7 @@ struct Size {
     reads: Vec<Read>,
     /// Each Four Keys query over two years, whole organisation.
     per_metric: Vec<(String, Duration)>,
+    http: Option<http::Http>,
 }
 
 fn table(sizes: &[Size]) -> String {
@@ -302,6 +317,60 @@ fn table(sizes: &[Size]) -> String {
             out.push_str(&format!("| {size} | {name} | {:.1} |\n", ms(*d)));
         }
     }
+    let served: Vec<(&str, &http::Http)> = sizes
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.http.as_ref()?)))
+        .collect();
+    if !served.is_empty() {
+        out.push_str(&http_tables(&served));
+    }
+    out
+}
+
+fn http_tables(served: &[(&str, &http::Http)]) -> String {
+    let mut out = String::new();
+    out.push_str("\n| size | single-event posts, 64 connections: durable events/s (target ≥ 20,000) | p50 ms | p99 ms (target ≤ 25) | max ms | refused (503) / socket errors | `GET /healthz` requests/s | posts ÷ `/healthz` (target ≥ 0.5) | recomputations during the load (total s) | first read after the load ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for (size, h) in served {
+        let rate = h.stored as f64 / h.ingest.seconds;
+        out.push_str(&format!(
+            "| {size} | {rate:.0} | {:.1} | {:.1} | {:.0} | {} / {} | {:.0} | {:.2} | {} ({:.1} s) | {:.0} |\n",
+            ms(h.ingest.p50),
+            ms(h.ingest.p99),
+            ms(h.ingest.max),
+            h.ingest.refused,
+            h.ingest.socket_errors,
+            h.healthz.rate(),
+            rate / h.healthz.rate(),
+            h.settles,
+            h.settle_seconds,
+            ms(h.settle_after_load),
+        ));
+    }
+    out.push_str("\n| size | new deployment + 3 commits: post to `202` ms | `202` to a read that counts it ms (target ≤ 5) | the same read, nothing owed, ms | server peak memory MiB (target ≤ 1024) |\n|---|---|---|---|---|\n");
+    for (size, h) in served {
+        let n = &h.new_deployment;
+        out.push_str(&format!(
+            "| {size} | {:.1} | {:.1} | {:.1} | {:.0} |\n",
+            ms(n.ack),
+            ms(n.visible),
+            ms(n.read),
+            h.peak_rss_mib
+        ));
+    }
+    out.push_str("\n| dashboard page, last 90 days, over HTTP (target ≤ 100 ms) |");
+    for (size, _) in served {
+        out.push_str(&format!(" {size} ms |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(served.len()));
+    out.push('\n');
+    for (i, (page, _)) in served[0].1.pages.iter().enumerate() {
+        out.push_str(&format!("| {page} |"));
+        for (_, h) in served {
+            out.push_str(&format!(" {:.1} |", ms(h.pages[i].1)));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -320,6 +389,9 @@ fn write_into(path: &Path, tables: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some(http::AS_SHIPLOG) {
+        return http::run_as_shiplog().await;
+    }
     let sizes: Vec<u32> = flag("--services")
         .unwrap_or_else(|| "50".into())
         .split(',')
@@ -327,6 +399,7 @@ async fn main() {
         .collect();
     let days: u32 = flag("--days").map_or(730, |d| d.parse().unwrap());
     let runs: usize = flag("--runs").map_or(10, |r| r.parse().unwrap());
+    let http_seconds: u32 = flag("--http-seconds").map_or(10, |s| s.parse().unwrap());
     let work = tempfile::tempdir().unwrap();
     let dir: PathBuf = flag("--keep").map_or_else(|| work.path().to_owned(), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
@@ -338,18 +411,28 @@ async fn main() {
         let load = load(&config, services, days, end).await;
         let store = shiplog_ingest::store::Store::open(&config.db).unwrap();
         let conn = store.connection();
-        let reads = reads(conn, &config, runs, end);
+        let (_, service) = common::busiest(conn, &config.settings, days90(end)).unwrap();
+        eprintln!("one service: {service}");
+        let reads = reads(conn, &config, runs, end, &service);
         let to = end + Days::new(1);
         let years2 = Period::new(to - Days::new(730), to).unwrap();
         let per_metric = FOUR_KEYS_QUERIES
             .iter()
             .map(|(name, sql)| ((*name).to_owned(), time_sql(conn, runs, sql, years2, None)))
             .collect();
+        let subject = http::Subject::read(conn, &service);
+        drop(store);
+        let http = if http_seconds > 0 {
+            Some(http::measure(&config.db, &subject, end, http_seconds, runs).await)
+        } else {
+            None
+        };
         results.push(Size {
             name: format!("{services} × {days}"),
             load,
             reads,
             per_metric,
+            http,
         });
     }
     let tables = table(&results);

@@ -1,5 +1,6 @@
 //! What the benchmarks share: a config for a database in a directory, the scale
-//! history written to a file, and the service a service page is measured on.
+//! history written to a file, the service a service page is measured on, and the
+//! dashboard pages measured.
 
 #![allow(dead_code)] // Each benchmark uses its own part.
 
@@ -65,4 +66,33 @@ pub fn busiest(
     .and_then(|f| f.service)
     .unwrap_or_default();
     Ok((known.services.len(), busiest))
+}
+
+/// Every dashboard page over `[from, to)`, named, with `service`'s own page.
+pub fn pages(service: &str, from: NaiveDate, to: NaiveDate) -> Vec<(String, String)> {
+    let q = format!("from={from}&to={to}");
+    let mut pages = vec![("overview".to_owned(), format!("/?{q}"))];
+    for slug in [
+        "deployment-frequency",
+        "lead-time",
+        "change-failure-rate",
+        "failed-deployment-recovery",
+        "time-to-restore",
+        "rework-rate",
+    ] {
+        pages.push((format!("metric {slug}"), format!("/metrics/{slug}?{q}")));
+    }
+    for slug in ["deployment-frequency", "lead-time", "time-to-restore"] {
+        pages.push((format!("explain {slug}"), format!("/explain/{slug}?{q}")));
+    }
+    pages.push(("services".into(), format!("/services?{q}")));
+    pages.push((
+        "service page".into(),
+        format!(
+            "/services/{}?{q}",
+            service.replace('@', "%40").replace('/', "%2F")
+        ),
+    ));
+    pages.push(("data health".into(), format!("/data-health?{q}")));
+    pages
 }
