@@ -89,6 +89,16 @@ pub struct Build {
     pub provider: Option<String>,
 }
 
+/// The one status a deployment or build succeeds with (SPEC §2: `status` may be any
+/// string; only `success`, or no status, is successful).
+pub const SUCCESS: &str = "success";
+
+/// Whether a deployment with this status succeeded: `success`, or no status at all.
+/// (A build always has a status; build health's SQL tests it for `success`.)
+pub fn succeeded(status: Option<&str>) -> bool {
+    status.is_none_or(|s| s == SUCCESS)
+}
+
 /// Any typed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -205,9 +215,9 @@ impl Deployment {
         }
     }
 
-    /// Whether this attempt succeeded: `status` is `success` or absent.
+    /// Whether this attempt succeeded (see [`succeeded`]).
     pub fn succeeded(&self) -> bool {
-        self.status.as_deref().is_none_or(|s| s == "success")
+        succeeded(self.status.as_deref())
     }
 }
 

@@ -20,7 +20,9 @@ pub mod settings;
 pub mod time;
 
 pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
-pub use event::{Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest};
+pub use event::{
+    Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, succeeded,
+};
 pub use names::{CommitSha, EventId, NameError, RepoName, ServiceName};
 pub use settings::{ServiceSettings, Settings};
 pub use time::{Period, PeriodError, Timestamp, parse_timestamp};

@@ -195,7 +195,7 @@ impl DeploymentMark {
     /// rollback, a redeploy, a pre-production deployment, or a healthy one.
     pub fn outcome(&self) -> &'static str {
         if !self.counts {
-            return if self.status.as_deref().is_none_or(|s| s == "success") {
+            return if shiplog_model::succeeded(self.status.as_deref()) {
                 "preproduction"
             } else {
                 "attempt"

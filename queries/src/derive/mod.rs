@@ -277,8 +277,7 @@ impl Deriver {
         while let Some(row) = rows.next()? {
             let environment: Option<String> = row.get(3)?;
             let status: Option<String> = row.get(4)?;
-            let succeeded = status.as_deref().is_none_or(|s| s == "success");
-            if !succeeded {
+            if !shiplog_model::succeeded(status.as_deref()) {
                 continue;
             }
             let id: String = row.get(0)?;

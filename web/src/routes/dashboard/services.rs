@@ -234,7 +234,7 @@ fn detail(d: &DeploymentMark) -> String {
     if !d.counts {
         return format!(
             "status {}: not counted (only successful production deployments count)",
-            d.status.as_deref().unwrap_or("success")
+            d.status.as_deref().unwrap_or(shiplog_model::event::SUCCESS)
         );
     }
     let mut parts = vec![format!(
