@@ -116,7 +116,11 @@ impl Progress for Quiet {}
 
 struct NoDerivation;
 impl Refresh for NoDerivation {
-    fn refresh(&mut self, _: &duckdb::Connection, _: &Touched) -> Result<(), String> {
+    fn refresh(
+        &mut self,
+        _: &duckdb::Connection,
+        _: &Touched,
+    ) -> Result<(), shiplog_ingest::store::RefreshError> {
         Ok(())
     }
 }

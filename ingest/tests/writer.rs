@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::store::{
-    Delivery, Refresh, Store, Submission, Touched, WriteError, Writer, WriterOptions, pending,
+    Delivery, Refresh, RefreshError, Store, Submission, Touched, WriteError, WriteFailure, Writer,
+    WriterOptions, pending,
 };
 use shiplog_ingest::typed_delivery;
 
@@ -26,7 +27,7 @@ impl Recorder {
 }
 
 impl Refresh for Recorder {
-    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), String> {
+    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), RefreshError> {
         if *self.fail.lock().unwrap() {
             return Err("derivation failed on purpose".into());
         }
@@ -157,7 +158,7 @@ async fn a_failed_derivation_keeps_the_debt_for_the_next_start() {
     db.writer.submit(deployment("d-1", "api")).await.unwrap();
     let error = db.writer.settle().await.unwrap_err();
     assert!(
-        matches!(&error, WriteError::Storage(m) if m.contains("failed on purpose")),
+        matches!(&error, WriteError::Storage(WriteFailure::Derivation(e)) if e.to_string().contains("failed on purpose")),
         "{error:?}"
     );
     // The writer still takes events, and still owes both batches.
@@ -201,9 +202,9 @@ struct Gated {
 }
 
 impl Refresh for Gated {
-    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), String> {
+    fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), RefreshError> {
         self.entered.send(touched.clone()).unwrap();
-        self.release.recv().map_err(|e| e.to_string())
+        Ok(self.release.recv()?)
     }
 }
 

@@ -146,7 +146,7 @@ impl Application {
         };
         let db = tokio::task::spawn_blocking(move || open(&path, &settings, options))
             .await
-            .map_err(|e| OpenError::Writer(e.to_string()))??;
+            .map_err(|e| OpenError::Interrupted(e.to_string()))??;
         Self::with_database(db, config, mode).await
     }
 

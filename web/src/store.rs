@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use duckdb::Connection;
-use shiplog_ingest::store::{Refresh, Store, StoreError, Touched, Writer, WriterOptions, pending};
+use shiplog_ingest::store::{
+    Refresh, RefreshError, Store, StoreError, Touched, WriteFailure, Writer, WriterOptions, pending,
+};
 use shiplog_model::Settings;
 use shiplog_queries::{Deriver, QueryError};
 
@@ -18,9 +20,11 @@ pub enum OpenError {
     #[error("cannot bring derived facts up to date: {0}")]
     Derive(#[from] QueryError),
     #[error("cannot recompute the derived facts owed by the last run: {0}")]
-    Pending(String),
-    #[error("{0}")]
-    Writer(String),
+    Pending(WriteFailure),
+    #[error("cannot start the writer: {0}")]
+    Writer(WriteFailure),
+    #[error("opening the database stopped: {0}")]
+    Interrupted(String),
 }
 
 impl OpenError {
@@ -34,10 +38,8 @@ impl OpenError {
 struct DeriveAfterWrite(Deriver);
 
 impl Refresh for DeriveAfterWrite {
-    fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), String> {
-        self.0
-            .refresh(conn, &touched.services, &touched.repos)
-            .map_err(|e| e.to_string())
+    fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), RefreshError> {
+        Ok(self.0.refresh(conn, &touched.services, &touched.repos)?)
     }
 }
 

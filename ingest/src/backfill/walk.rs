@@ -53,7 +53,7 @@ pub struct WalkSummary {
 }
 
 /// Why a run stopped before its end.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WalkError {
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -62,7 +62,7 @@ pub enum WalkError {
 }
 
 /// A run cut short: where, why, and what it did before.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("stopped at {} page {page}: {error}", .kind.label())]
 pub struct Stopped {
     pub kind: Kind,

@@ -16,8 +16,8 @@ use duckdb::Connection;
 pub use batch::{BatchResult, Delivery, Staging, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
-    DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, Submission, WriteError,
-    Writer, WriterOptions, WriterStats,
+    DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, RefreshError,
+    Submission, WriteError, WriteFailure, Writer, WriterOptions, WriterStats,
 };
 
 /// Why the store could not be opened or written.

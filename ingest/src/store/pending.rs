@@ -7,7 +7,7 @@
 use duckdb::{Connection, Transaction, params};
 
 use super::batch::Touched;
-use super::writer::Refresh;
+use super::writer::{Refresh, WriteFailure};
 
 const SERVICE: &str = "service";
 const REPO: &str = "repo";
@@ -48,7 +48,11 @@ pub(super) fn record(conn: &Connection, owed: &Touched, more: &Touched) -> duckd
 }
 
 /// Recomputes what `owed` names and clears the record, in one transaction.
-pub fn pay(conn: &mut Connection, refresh: &mut dyn Refresh, owed: &Touched) -> Result<(), String> {
+pub fn pay(
+    conn: &mut Connection,
+    refresh: &mut dyn Refresh,
+    owed: &Touched,
+) -> Result<(), WriteFailure> {
     if owed.is_empty() {
         return Ok(());
     }
@@ -58,12 +62,13 @@ pub fn pay(conn: &mut Connection, refresh: &mut dyn Refresh, owed: &Touched) -> 
 /// Starts a payment's transaction, its snapshot taken now (DuckDB takes it at a
 /// transaction's first read, not at `BEGIN`): the payment sees exactly the commits
 /// made before this call, and deletes only their records.
-pub(super) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, String> {
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
+pub(super) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, WriteFailure> {
+    let step = "beginning a payment of derived facts";
+    let tx = conn.transaction().map_err(WriteFailure::at(step))?;
     tx.query_row("SELECT count(*) FROM derivation_pending", [], |r| {
         r.get::<_, i64>(0)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(WriteFailure::at(step))?;
     Ok(tx)
 }
 
@@ -72,17 +77,21 @@ pub(super) fn pay_in(
     tx: Transaction<'_>,
     refresh: &mut dyn Refresh,
     owed: &Touched,
-) -> Result<(), String> {
+) -> Result<(), WriteFailure> {
     refresh.refresh(&tx, owed)?;
     tx.execute("DELETE FROM derivation_pending", [])
-        .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+        .map_err(WriteFailure::at("clearing the derived facts owed"))?;
+    tx.commit()
+        .map_err(WriteFailure::at("committing a payment of derived facts"))
 }
 
 /// Pays whatever the file records as owed (at start, before the first read). Returns
 /// whether anything was owed.
-pub fn pay_recorded(conn: &mut Connection, refresh: &mut dyn Refresh) -> Result<bool, String> {
-    let owed = load(conn).map_err(|e| format!("cannot read derivation_pending: {e}"))?;
+pub fn pay_recorded(
+    conn: &mut Connection,
+    refresh: &mut dyn Refresh,
+) -> Result<bool, WriteFailure> {
+    let owed = load(conn).map_err(WriteFailure::at("reading derivation_pending"))?;
     pay(conn, refresh, &owed)?;
     Ok(!owed.is_empty())
 }

@@ -42,7 +42,42 @@ use super::pending;
 /// Implemented by the `queries` crate and handed in by the binary, so that `ingest`
 /// knows no metric.
 pub trait Refresh: Send + 'static {
-    fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), String>;
+    fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), RefreshError>;
+}
+
+/// Whatever the derivation fails with.
+pub type RefreshError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the write path failed: the step and the database's error, or the
+/// derivation's. Cheap to clone: every request of a failed batch and every reader
+/// waiting on a failed payment is told.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteFailure {
+    #[error("{step}: {source}")]
+    Database {
+        step: &'static str,
+        source: Arc<duckdb::Error>,
+    },
+    #[error("recomputing derived facts: {0}")]
+    Derivation(Arc<dyn std::error::Error + Send + Sync>),
+    #[error("starting the {0} thread: {1}")]
+    Thread(&'static str, Arc<std::io::Error>),
+}
+
+impl WriteFailure {
+    /// A `map_err` for a database step.
+    pub fn at(step: &'static str) -> impl FnOnce(duckdb::Error) -> WriteFailure {
+        move |source| WriteFailure::Database {
+            step,
+            source: Arc::new(source),
+        }
+    }
+}
+
+impl From<RefreshError> for WriteFailure {
+    fn from(error: RefreshError) -> Self {
+        WriteFailure::Derivation(Arc::from(error))
+    }
 }
 
 /// Default most events committed in one transaction.
@@ -104,14 +139,14 @@ pub struct Outcome {
 }
 
 /// Why a submission was not stored. Every kind is temporary: the sender should retry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
     #[error("the writer's queue is full")]
     Busy,
     #[error("the server is shutting down")]
     Closed,
     #[error("storage failed: {0}")]
-    Storage(String),
+    Storage(WriteFailure),
 }
 
 /// Counters for `/metrics`.
@@ -217,14 +252,14 @@ impl Writer {
         conn: Connection,
         refresh: Box<dyn Refresh>,
         options: WriterOptions,
-    ) -> Result<Writer, String> {
+    ) -> Result<Writer, WriteFailure> {
         let next_seq: i64 = conn
             .query_row(
                 "SELECT COALESCE(max(seq), 0) + 1 FROM raw_events",
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| format!("cannot read the raw log: {e}"))?;
+            .map_err(WriteFailure::at("reading the raw log's last number"))?;
         let (tx, rx) = mpsc::channel();
         let capacity = options.queue_events.max(1);
         let pause: Pause = Arc::new((Mutex::new(false), Condvar::new()));
@@ -233,10 +268,10 @@ impl Writer {
         // re-binds them), so the cache saves parsing only; it holds every statement
         // of a batch.
         conn.set_prepared_statement_cache_capacity(64);
-        let staging = Staging::for_sole_writer(&conn)
-            .map_err(|e| format!("cannot prepare the writer: {e}"))?;
+        let staging =
+            Staging::for_sole_writer(&conn).map_err(WriteFailure::at("preparing the writer"))?;
         let owed =
-            pending::load(&conn).map_err(|e| format!("cannot read the owed derivations: {e}"))?;
+            pending::load(&conn).map_err(WriteFailure::at("reading the owed derivations"))?;
         let now = Instant::now();
         let debt: Shared = Arc::new((
             Mutex::new(Debt {
@@ -252,7 +287,7 @@ impl Writer {
         let settler = Settler {
             conn: conn
                 .try_clone()
-                .map_err(|e| format!("cannot open the settler's connection: {e}"))?,
+                .map_err(WriteFailure::at("opening the settler's connection"))?,
             refresh,
             settle_idle: options.settle_idle,
             settle_every: options.settle_every,
@@ -263,7 +298,7 @@ impl Writer {
         let settler = std::thread::Builder::new()
             .name("shiplog-settler".into())
             .spawn(move || settler.run())
-            .map_err(|e| format!("cannot start the settler thread: {e}"))?;
+            .map_err(|e| WriteFailure::Thread("settler", Arc::new(e)))?;
         let mut state = WriterThread {
             conn,
             staging,
@@ -284,7 +319,7 @@ impl Writer {
                     tracing::error!("the settler thread panicked");
                 }
             })
-            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+            .map_err(|e| WriteFailure::Thread("writer", Arc::new(e)))?;
         Ok(Writer {
             jobs: Arc::new(Mutex::new(Some(tx))),
             permits: Arc::new(Semaphore::new(capacity)),
@@ -488,19 +523,25 @@ impl WriterThread {
     /// One transaction: raw log, typed tables, the derived facts now owed, commit.
     /// The debt is recorded, committed and handed to the settler under the debt's
     /// lock, so no payment's snapshot falls between the commit and the hand-over.
-    fn commit(&mut self, deliveries: &[Delivery]) -> Result<Vec<bool>, String> {
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+    fn commit(&mut self, deliveries: &[Delivery]) -> Result<Vec<bool>, WriteFailure> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(WriteFailure::at("beginning the batch"))?;
         let result = self
             .staging
             .write(&tx, deliveries, self.next_seq)
-            .map_err(|e| e.to_string())?;
+            .map_err(WriteFailure::at("writing the batch"))?;
         if result.touched.is_empty() {
-            tx.commit().map_err(|e| e.to_string())?;
+            tx.commit()
+                .map_err(WriteFailure::at("committing the batch"))?;
             return Ok(result.new);
         }
         let mut debt = lock(&self.debt);
-        pending::record(&tx, &debt.owed, &result.touched).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
+        pending::record(&tx, &debt.owed, &result.touched)
+            .map_err(WriteFailure::at("recording the derived facts owed"))?;
+        tx.commit()
+            .map_err(WriteFailure::at("committing the batch"))?;
         let now = Instant::now();
         if debt.owed.is_empty() {
             debt.owed_since = now;
