@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use crate::common;
+
 /// The token the server is started with for ingest.
 const TOKEN: &str = "bench";
 const REPORT: &str = include_str!("report.lua");
@@ -78,16 +80,9 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    /// The server's peak resident set so far, from /proc.
+    /// The server's peak resident set so far.
     fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kib: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap();
-        kib / 1024.0
+        common::peak_rss_mib(&self.child.id().to_string()).expect("the server's /proc status")
     }
 
     /// Stops it as a container runtime would (SIGTERM), and waits.
@@ -265,11 +260,6 @@ async fn get_ok(client: &reqwest::Client, url: &str) -> String {
     body
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 /// The counts a new deployment with `commits` commits must raise by one and by
 /// `commits`: (deployments, lead-time samples).
 fn counts(body: &str) -> (u64, u64) {
@@ -356,9 +346,9 @@ async fn new_deployments(
         before = seen;
     }
     NewDeployment {
-        ack: median(acks),
-        visible: median(visible),
-        read: median(reads),
+        ack: common::median(acks),
+        visible: common::median(visible),
+        read: common::median(reads),
     }
 }
 
@@ -372,7 +362,7 @@ async fn pages(
 ) -> Vec<(String, Duration)> {
     let to = end + Days::new(1);
     let mut out = Vec::new();
-    for (name, path) in crate::common::pages(service, to - Days::new(90), to) {
+    for (name, path) in common::pages(service, to - Days::new(90), to) {
         let url = server.url(&path);
         get_ok(client, &url).await;
         let mut times = Vec::new();
@@ -381,7 +371,7 @@ async fn pages(
             get_ok(client, &url).await;
             times.push(started.elapsed());
         }
-        out.push((name, median(times)));
+        out.push((name, common::median(times)));
     }
     out
 }

@@ -70,23 +70,15 @@ fn ms(d: Duration) -> f64 {
 /// The median of `runs` timed calls after one warm-up.
 fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
     f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(f());
-            started.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// This process's peak resident set, from /proc.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    common::median(
+        (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                std::hint::black_box(f());
+                started.elapsed()
+            })
+            .collect(),
+    )
 }
 
 /// What loading one size took.
@@ -129,7 +121,7 @@ async fn load(config: &Config, services: u32, days: u32, end: NaiveDate) -> Load
             .unwrap();
         load.import = Some(started.elapsed());
         load.events = Some(imported.read as u64);
-        load.peak_after_import_mib = peak_rss_mib();
+        load.peak_after_import_mib = common::peak_rss_mib("self");
         eprintln!("imported: {imported}");
         std::fs::remove_file(&ndjson).unwrap();
     }

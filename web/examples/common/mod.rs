@@ -1,11 +1,11 @@
 //! What the benchmarks share: a config for a database in a directory, the scale
-//! history written to a file, the service a service page is measured on, and the
-//! dashboard pages measured.
+//! history written to a file, the service a service page is measured on, the
+//! dashboard pages measured, a median and a process's peak memory.
 
 #![allow(dead_code)] // Each benchmark uses its own part.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use duckdb::Connection;
@@ -95,4 +95,23 @@ pub fn pages(service: &str, from: NaiveDate, to: NaiveDate) -> Vec<(String, Stri
     ));
     pages.push(("data health".into(), format!("/data-health?{q}")));
     pages
+}
+
+/// The middle of `times`.
+pub fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A process's peak resident set (`VmHWM`), from /proc: `process` is a pid or `self`.
+pub fn peak_rss_mib(process: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
