@@ -204,6 +204,16 @@ struct Debt {
     closing: bool,
 }
 
+impl Debt {
+    /// Adds `more` to what no payment has taken yet.
+    fn owe(&mut self, more: Touched) {
+        if self.owed.is_empty() {
+            self.owed_since = Instant::now();
+        }
+        self.owed.extend(more);
+    }
+}
+
 type Shared = Arc<(Mutex<Debt>, Condvar)>;
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Debt> {
@@ -542,12 +552,8 @@ impl WriterThread {
             .map_err(WriteFailure::at("recording the derived facts owed"))?;
         tx.commit()
             .map_err(WriteFailure::at("committing the batch"))?;
-        let now = Instant::now();
-        if debt.owed.is_empty() {
-            debt.owed_since = now;
-        }
-        debt.owed.extend(result.touched);
-        debt.last_commit = now;
+        debt.owe(result.touched);
+        debt.last_commit = Instant::now();
         debt.failed = false;
         // Before the answers go out, so a reader that saw one knows to settle.
         self.stats.committed.fetch_add(1, Ordering::AcqRel);
@@ -640,16 +646,9 @@ impl Settler {
             repos = owed.repos.len()
         );
         let _entered = span.enter();
-        let result = match pending::begin(&mut self.conn) {
-            Ok(tx) => {
-                drop(debt);
-                pending::pay_in(tx, self.refresh.as_mut(), &owed)
-            }
-            Err(error) => {
-                drop(debt);
-                Err(error)
-            }
-        };
+        let tx = pending::begin(&mut self.conn);
+        drop(debt);
+        let result = tx.and_then(|tx| pending::pay_in(tx, self.refresh.as_mut(), &owed));
         self.last_settle = started.elapsed();
         self.stats
             .settle_micros_total
@@ -670,10 +669,7 @@ impl Settler {
             Err(error) => {
                 tracing::error!(%error, "derived facts not recomputed; kept as owed");
                 self.stats.settle_failures.fetch_add(1, Ordering::Relaxed);
-                if debt.owed.is_empty() {
-                    debt.owed_since = Instant::now();
-                }
-                debt.owed.extend(owed);
+                debt.owe(owed);
                 debt.failed = true;
                 for waiter in debt.waiters.drain(..) {
                     let _ = waiter.reply.send(Err(WriteError::Storage(error.clone())));
