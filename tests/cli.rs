@@ -73,6 +73,79 @@ fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
     assert_eq!(metrics["deployment_frequency"]["deploy_days"], 2);
 }
 
+#[test]
+fn a_file_that_cannot_be_opened_stops_the_import_and_keeps_the_files_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ndjson");
+    std::fs::write(
+        &good,
+        [
+            r#"{"type":"deployment","id":"d1","service":"shop","sha":"a1","finished_at":"2026-03-02T11:00:00Z"}"#,
+            r#"{"type":"deployment","id":"d2","service":"shop","sha":"a2","finished_at":"2026-03-03T11:00:00Z"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.ndjson");
+    let db = dir.path().join("x.duckdb");
+    let out = run(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot open {}", missing.display())),
+        "{stderr}"
+    );
+
+    let metrics = first_week_of_march(&db);
+    assert_eq!(
+        metrics["deployment_frequency"]["deployments"], 2,
+        "{metrics}"
+    );
+}
+
+/// The importer stores one chunk while it parses the next; the later of two values for
+/// one field must still win when they fall in different chunks (SPEC §8: file order).
+#[test]
+fn an_update_in_a_later_chunk_of_the_file_wins_over_the_earlier_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.ndjson");
+    let incident = |resolved: &str| {
+        format!(
+            r#"{{"type":"incident","id":"PD-1","service":"shop","opened_at":"2026-03-02T10:00:00Z","resolved_at":"{resolved}"}}"#
+        )
+    };
+    let mut lines = vec![incident("2026-03-02T11:00:00Z")];
+    // More lines than one chunk of the importer holds, so the update lands in another.
+    lines.extend((0..12_000).map(|n| {
+        format!(
+            r#"{{"type":"build","id":"b{n}","repo":"acme/shop","sha":"s{n}","status":"success","finished_at":"2026-03-03T10:00:00Z"}}"#
+        )
+    }));
+    lines.push(incident("2026-03-02T14:00:00Z"));
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let db = dir.path().join("x.duckdb");
+    let out = run(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let metrics = first_week_of_march(&db);
+    assert_eq!(metrics["time_to_restore"]["resolved"], 1, "{metrics}");
+    assert_eq!(
+        metrics["time_to_restore"]["median_hours"], 4.0,
+        "the later resolution wins: {metrics}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_refuse_a_database_held_by_a_server_with_exit_code_2() {
     let app = spawn_app(|_| {}).await;

@@ -45,7 +45,8 @@ pub enum StoreError {
 /// default is 16 MB). Each checkpoint rewrites and recompresses the newest, partly
 /// filled row group of every table it touches, so small checkpoints repeat that work:
 /// a 2-year import of 50 services spent more than half its writer's time there, and
-/// took 55 s instead of 80 s with 64 MB, at no more memory (docs/performance.md).
+/// took 55 s instead of 87.5 s with 64 MB, at less peak memory; a server under load
+/// checkpoints less often and holds a little more (docs/performance.md).
 const CHECKPOINT_THRESHOLD: &str = "64MB";
 
 /// An open database with its schema up to date.

@@ -62,47 +62,66 @@ pub async fn import_into(
         ..ImportSummary::default()
     };
     let mut in_flight = InFlight::default();
+    let mut read = Ok(());
     for file in files {
-        bar.set_message(file.clone());
-        let reader: Box<dyn Read> = if file == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(
-                std::fs::File::open(file)
-                    .map_err(|e| CliError::Failed(format!("cannot open {file}: {e}")))?,
-            )
-        };
-        let mut chunk: Vec<Delivery> = Vec::with_capacity(CHUNK);
-        let received_at = chrono::Utc::now();
-        for (index, line) in BufReader::new(reader).lines().enumerate() {
-            let line = line.map_err(|e| {
-                CliError::Failed(format!("cannot read {file} at line {}: {e}", index + 1))
-            })?;
-            bar.inc(line.len() as u64 + 1);
-            if line.trim().is_empty() {
-                continue;
-            }
-            summary.read += 1;
-            match parse_event_text(index + 1, line.trim()) {
-                Ok(parsed) => chunk.push(typed_delivery("import", parsed, received_at)),
-                Err(bad) => {
-                    summary.bad += 1;
-                    bar.suspend(|| eprintln!("{file}:{}: {}", bad.line, bad.error));
-                }
-            }
-            if chunk.len() >= CHUNK {
-                submit(db, std::mem::take(&mut chunk), &mut summary, &mut in_flight).await?;
-            }
+        read = import_file(db, file, &bar, &mut summary, &mut in_flight).await;
+        if read.is_err() {
+            break;
         }
-        submit(db, chunk, &mut summary, &mut in_flight).await?;
     }
-    in_flight.finish(&mut summary).await?;
+    // The chunk handed over last is stored, or its failure known, before the run ends
+    // on any error: an unreadable file stops the import with what came before it kept.
+    let stored = in_flight.finish(&mut summary).await;
     bar.finish_and_clear();
+    stored.and(read)?;
     Ok(summary)
 }
 
-/// The chunk the writer is storing while the next one is parsed: parsing and
-/// storing take about the same time, so overlapping them nearly halves an import.
+/// Reads one file, handing its good lines to the writer chunk by chunk.
+async fn import_file(
+    db: &Database,
+    file: &str,
+    bar: &indicatif::ProgressBar,
+    summary: &mut ImportSummary,
+    in_flight: &mut InFlight,
+) -> Result<(), CliError> {
+    bar.set_message(file.to_owned());
+    let reader: Box<dyn Read> = if file == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(file)
+                .map_err(|e| CliError::Failed(format!("cannot open {file}: {e}")))?,
+        )
+    };
+    let mut chunk: Vec<Delivery> = Vec::with_capacity(CHUNK);
+    let received_at = chrono::Utc::now();
+    for (index, line) in BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(|e| {
+            CliError::Failed(format!("cannot read {file} at line {}: {e}", index + 1))
+        })?;
+        bar.inc(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        summary.read += 1;
+        match parse_event_text(index + 1, line.trim()) {
+            Ok(parsed) => chunk.push(typed_delivery("import", parsed, received_at)),
+            Err(bad) => {
+                summary.bad += 1;
+                bar.suspend(|| eprintln!("{file}:{}: {}", bad.line, bad.error));
+            }
+        }
+        if chunk.len() >= CHUNK {
+            submit(db, std::mem::take(&mut chunk), summary, in_flight).await?;
+        }
+    }
+    submit(db, chunk, summary, in_flight).await
+}
+
+/// The chunk the writer is storing while the next one is parsed, so the two run on
+/// both cores instead of in turn (docs/performance.md: measured together with the
+/// checkpoint threshold, not apart).
 #[derive(Default)]
 struct InFlight(Option<tokio::task::JoinHandle<Result<Outcome, WriteError>>>);
 
