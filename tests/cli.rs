@@ -4,12 +4,20 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::Stdio;
 
 use support::{FROM, INGEST_TOKEN, TO, reference, run, shiplog, spawn_app, text};
 
+/// `shiplog import --db DB FILE…`.
+fn import(db: &Path, files: &[&Path]) -> std::process::Output {
+    let mut args = vec!["import", "--db", db.to_str().unwrap()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    run(&args)
+}
+
 /// `shiplog metrics` over 2026-03-01..08 of the file at `db`.
-fn first_week_of_march(db: &std::path::Path) -> serde_json::Value {
+fn first_week_of_march(db: &Path) -> serde_json::Value {
     let out = run(&[
         "metrics",
         "--db",
@@ -40,12 +48,7 @@ fn import_reports_bad_lines_by_number_and_keeps_the_good_ones() {
     )
     .unwrap();
     let db = dir.path().join("x.duckdb");
-    let out = run(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
+    let out = import(&db, &[&file]);
     let stderr = text(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -88,13 +91,7 @@ fn a_file_that_cannot_be_opened_stops_the_import_and_keeps_the_files_before_it()
     .unwrap();
     let missing = dir.path().join("missing.ndjson");
     let db = dir.path().join("x.duckdb");
-    let out = run(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        good.to_str().unwrap(),
-        missing.to_str().unwrap(),
-    ]);
+    let out = import(&db, &[&good, &missing]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -130,12 +127,7 @@ fn an_update_in_a_later_chunk_of_the_file_wins_over_the_earlier_value() {
     lines.push(incident("2026-03-02T14:00:00Z"));
     std::fs::write(&file, lines.join("\n")).unwrap();
     let db = dir.path().join("x.duckdb");
-    let out = run(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
+    let out = import(&db, &[&file]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let metrics = first_week_of_march(&db);
@@ -185,14 +177,9 @@ async fn commands_refuse_a_database_held_by_a_server_with_exit_code_2() {
 fn weekly_report_as_parquet_keeps_types_and_unguarded_names() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.duckdb");
+    let imported = import(&db, &[&reference("events.ndjson")]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
     let db = db.to_str().unwrap();
-    let import = run(&[
-        "import",
-        "--db",
-        db,
-        reference("events.ndjson").to_str().unwrap(),
-    ]);
-    assert!(import.status.success(), "{}", text(&import.stderr));
     let parquet = dir.path().join("weekly.parquet");
     let out = run(&[
         "report",
