@@ -16,8 +16,18 @@ pub(crate) fn set_names<'a>(
     table: &'static str,
     names: impl IntoIterator<Item = &'a str>,
 ) -> duckdb::Result<()> {
+    set_list(conn, table, "service", names)
+}
+
+/// [`set_names`] for a list whose one column is `column` (a constant of ours).
+pub(crate) fn set_list<'a>(
+    conn: &Connection,
+    table: &'static str,
+    column: &'static str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> duckdb::Result<()> {
     conn.execute_batch(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS {table} (service VARCHAR); DELETE FROM {table};"
+        "CREATE TEMP TABLE IF NOT EXISTS {table} ({column} VARCHAR); DELETE FROM {table};"
     ))?;
     let mut appender = conn.appender_to_catalog_and_db(table, "temp", "main")?;
     for name in names {

@@ -10,6 +10,7 @@ use shiplog_ingest::store::{
     Refresh, RefreshError, Store, StoreError, Touched, WriteFailure, Writer, WriterOptions, pending,
 };
 use shiplog_model::Settings;
+use shiplog_queries::derive::Owed;
 use shiplog_queries::{Deriver, QueryError};
 
 /// Why the database could not be opened.
@@ -39,7 +40,20 @@ struct DeriveAfterWrite(Deriver);
 
 impl Refresh for DeriveAfterWrite {
     fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), RefreshError> {
-        Ok(self.0.refresh(conn, &touched.services, &touched.repos)?)
+        let owed = Owed {
+            services: &touched.services,
+            repos: &touched.repos,
+            commits: &touched.appended.commits,
+            deployments: &touched.appended.deployments,
+            incidents: &touched.appended.incidents,
+        };
+        let paid = self.0.pay(conn, owed)?;
+        tracing::debug!(
+            recomputed = paid.recomputed,
+            extended = paid.extended,
+            "derived facts paid"
+        );
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Appender, AppenderParams, Connection, ToSql, params};
 use shiplog_model::event::EventKey;
-use shiplog_model::{Event, Timestamp};
+use shiplog_model::{Change, Event, Timestamp};
 
 use super::known::{KnownKeys, Table};
 
@@ -38,20 +38,77 @@ pub struct Delivery {
 /// What a batch can change in the derived facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Touched {
-    /// Services whose deployments or incidents changed (old and new service names).
+    /// Services whose deployments or incidents changed (old and new service names):
+    /// recomputed whole.
     pub services: BTreeSet<String>,
-    /// Repositories whose commit graph changed.
+    /// Repositories whose stored commits changed: every service deploying one is
+    /// recomputed whole.
     pub repos: BTreeSet<String>,
+    /// Rows stored for the first time, which the derivation may extend its facts with
+    /// instead of recomputing the services whole.
+    pub appended: Appended,
 }
+
+/// Rows a batch stored under keys that were certainly new (see [`Staging::claim`]).
+/// Held in memory only: `derivation_pending` records them as their services and
+/// repositories, so a restart recomputes those whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Appended {
+    /// Commits, as stored (with their pull request, whose key was new as well).
+    pub commits: Vec<Change>,
+    /// `(service, id)` of deployments.
+    pub deployments: Vec<(String, String)>,
+    /// `(service, id)` of incidents.
+    pub incidents: Vec<(String, String)>,
+}
+
+impl Appended {
+    pub fn len(&self) -> usize {
+        self.commits.len() + self.deployments.len() + self.incidents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How many appended rows a debt holds before it names their services and
+/// repositories instead (a bulk load recomputes them whole once, at its end).
+const MAX_APPENDED: usize = 50_000;
 
 impl Touched {
     pub fn is_empty(&self) -> bool {
-        self.services.is_empty() && self.repos.is_empty()
+        self.services.is_empty() && self.repos.is_empty() && self.appended.is_empty()
     }
 
     pub fn extend(&mut self, other: Touched) {
         self.services.extend(other.services);
         self.repos.extend(other.repos);
+        self.appended.commits.extend(other.appended.commits);
+        self.appended.deployments.extend(other.appended.deployments);
+        self.appended.incidents.extend(other.appended.incidents);
+        if self.appended.len() > MAX_APPENDED {
+            *self = self.coarse();
+        }
+    }
+
+    /// The same debt as services and repositories only, as `derivation_pending`
+    /// records it.
+    pub fn coarse(&self) -> Touched {
+        let Appended {
+            commits,
+            deployments,
+            incidents,
+        } = &self.appended;
+        let mut services = self.services.clone();
+        services.extend(deployments.iter().chain(incidents).map(|(s, _)| s.clone()));
+        let mut repos = self.repos.clone();
+        repos.extend(commits.iter().map(|c| c.repo.to_string()));
+        Touched {
+            services,
+            repos,
+            appended: Appended::default(),
+        }
     }
 }
 
@@ -326,9 +383,11 @@ impl Staging {
                             paths
                         ],
                     )?;
+                    let mut pr_new = true;
                     if let Some(pr) = &c.pr {
+                        pr_new = self.claim(Table::PullRequests, repo, sha);
                         prs.append(
-                            self.claim(Table::PullRequests, repo, sha),
+                            pr_new,
                             params![
                                 repo,
                                 sha,
@@ -339,7 +398,11 @@ impl Staging {
                             ],
                         )?;
                     }
-                    touched.repos.insert(repo.to_owned());
+                    if new && pr_new {
+                        touched.appended.commits.push(c.clone());
+                    } else {
+                        touched.repos.insert(repo.to_owned());
+                    }
                 }
                 Event::Deployment(d) => {
                     let new = self.claim(Table::Deployments, d.id.as_str(), "");
@@ -373,7 +436,8 @@ impl Staging {
                         }
                     }
                     if new {
-                        touched.services.insert(d.service.to_string());
+                        let key = (d.service.to_string(), d.id.to_string());
+                        touched.appended.deployments.push(key);
                     }
                 }
                 Event::Incident(i) => {
@@ -401,7 +465,8 @@ impl Staging {
                     }
                     incidents.append(new, row.as_slice())?;
                     if new {
-                        touched.services.insert(i.service.to_string());
+                        let key = (i.service.to_string(), i.id.to_string());
+                        touched.appended.incidents.push(key);
                     }
                 }
                 Event::Build(b) => {

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "environment_heads",
         include_str!("migrations/0006_environment_heads.sql"),
     ),
+    (
+        7,
+        "walk_state",
+        include_str!("migrations/0007_walk_state.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

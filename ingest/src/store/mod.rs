@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
-pub use batch::{BatchResult, Delivery, Staging, Touched, write_batch};
+pub use batch::{Appended, BatchResult, Delivery, Staging, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
     DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, RefreshError,

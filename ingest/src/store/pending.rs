@@ -28,14 +28,16 @@ pub fn load(conn: &Connection) -> duckdb::Result<Touched> {
     Ok(owed)
 }
 
-/// Records `more` as owed, in the caller's transaction; `owed` is what is recorded
-/// already (the writer keeps it in memory), so nothing is recorded twice.
-pub(super) fn record(conn: &Connection, owed: &Touched, more: &Touched) -> duckdb::Result<()> {
+/// Records `more` as owed, in the caller's transaction, as services and repositories
+/// (see [`Touched::coarse`]); `recorded` is what is recorded already in that form (the
+/// writer keeps it in memory), so nothing is recorded twice.
+pub(super) fn record(conn: &Connection, recorded: &Touched, more: &Touched) -> duckdb::Result<()> {
+    let more = more.coarse();
     let services = more
         .services
-        .difference(&owed.services)
+        .difference(&recorded.services)
         .map(|s| (SERVICE, s));
-    let repos = more.repos.difference(&owed.repos).map(|r| (REPO, r));
+    let repos = more.repos.difference(&recorded.repos).map(|r| (REPO, r));
     let mut rows = services.chain(repos).peekable();
     if rows.peek().is_none() {
         return Ok(());

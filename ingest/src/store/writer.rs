@@ -191,8 +191,10 @@ struct Waiter {
 /// What is owed and who waits for it: shared by the writer thread (which adds to it
 /// under the lock it commits under), the settler (which takes it) and readers.
 struct Debt {
-    /// What `derivation_pending` records and no payment has taken yet.
+    /// What the batches committed since the last payment was taken touched.
     owed: Touched,
+    /// The same, as `derivation_pending` records it (services and repositories).
+    recorded: Touched,
     /// When the oldest debt not yet taken was committed, and the newest commit.
     owed_since: Instant,
     last_commit: Instant,
@@ -210,6 +212,7 @@ impl Debt {
         if self.owed.is_empty() {
             self.owed_since = Instant::now();
         }
+        self.recorded.extend(more.coarse());
         self.owed.extend(more);
     }
 }
@@ -285,6 +288,7 @@ impl Writer {
         let now = Instant::now();
         let debt: Shared = Arc::new((
             Mutex::new(Debt {
+                recorded: owed.clone(),
                 owed,
                 owed_since: now,
                 last_commit: now,
@@ -548,7 +552,7 @@ impl WriterThread {
             return Ok(result.new);
         }
         let mut debt = lock(&self.debt);
-        pending::record(&tx, &debt.owed, &result.touched)
+        pending::record(&tx, &debt.recorded, &result.touched)
             .map_err(WriteFailure::at("recording the derived facts owed"))?;
         tx.commit()
             .map_err(WriteFailure::at("committing the batch"))?;
@@ -640,10 +644,12 @@ impl Settler {
         let started = Instant::now();
         let commits = self.stats.committed.load(Ordering::Acquire);
         let owed = std::mem::take(&mut debt.owed);
+        debt.recorded = Touched::default();
         let span = tracing::debug_span!(
             "settle",
             services = owed.services.len(),
-            repos = owed.repos.len()
+            repos = owed.repos.len(),
+            appended = owed.appended.len()
         );
         let _entered = span.enter();
         let tx = pending::begin(&mut self.conn);

@@ -1,37 +1,74 @@
-//! Derived facts (SPEC §3), kept up to date by the writer: each batch recomputes the
-//! services its events touch, inside the batch's transaction, so that readers see
-//! events and derived facts change together and reads stay cheap.
+//! Derived facts (SPEC §3), kept up to date by the writer's settler: a payment brings
+//! them up to date with what the batches since the last one wrote, and every read
+//! waits for the payment that covers what it was answered, so reads stay cheap.
 //!
-//! Results depend only on the stored events: a service is always recomputed whole
-//! from its stored deployments and the stored commit graph, never patched, so arrival
+//! Results depend only on the stored events. A service is recomputed whole from its
+//! stored deployments and the stored commit graph, unless all that changed is rows
+//! the facts can be extended with (`append.rs`: a deployment after every stored one
+//! of its service, commits no walk has reached, new incidents); those extensions give
+//! what recomputing whole gives, which the tests check after every batch, so arrival
 //! order cannot leak into the numbers.
 
+mod append;
 mod sequence;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
-use shiplog_model::Settings;
+use shiplog_model::{Change, Settings};
 
+use append::RecentCommits;
 use sequence::walk_new;
-pub use sequence::{Commit, DeploymentFacts, DeploymentInput, Graph, Kind, derive_sequence};
+pub use sequence::{
+    Commit, DeploymentFacts, DeploymentInput, Graph, Kind, Walked, derive_sequence, walk_sequence,
+};
 
 use crate::QueryError;
-use crate::temp::set_names;
+use crate::temp::{set_list, set_names};
 
 /// Bumped when the derivation itself changes, so stored facts are recomputed.
-const DERIVATION_VERSION: u32 = 4;
+const DERIVATION_VERSION: u32 = 5;
 
-/// Recomputes derived facts for the services a batch touched.
+/// What a payment of derived facts owes: what the batches since the last one wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Owed<'a> {
+    /// Services to recompute whole.
+    pub services: &'a BTreeSet<String>,
+    /// Repositories whose stored commits changed in place: every service deploying
+    /// one is recomputed whole.
+    pub repos: &'a BTreeSet<String>,
+    /// Commits stored for the first time, as stored.
+    pub commits: &'a [Change],
+    /// `(service, id)` of deployments stored for the first time.
+    pub deployments: &'a [(String, String)],
+    /// `(service, id)` of incidents stored for the first time.
+    pub incidents: &'a [(String, String)],
+}
+
+/// What a payment did: how many services it recomputed whole, and how many it
+/// extended with appended deployments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Payment {
+    pub recomputed: usize,
+    pub extended: usize,
+}
+
+/// Keeps derived facts up to date with what batches wrote.
 #[derive(Debug, Clone)]
 pub struct Deriver {
     settings: Settings,
+    /// Commits stored since this deriver started paying, for the walks of appended
+    /// deployments (the stored graph is not read by sha: each lookup is a scan).
+    recent: RecentCommits,
 }
 
 impl Deriver {
     pub fn new(settings: Settings) -> Deriver {
-        Deriver { settings }
+        Deriver {
+            settings,
+            recent: RecentCommits::default(),
+        }
     }
 
     /// What the derived tables depend on besides the events: a change recomputes all.
@@ -81,7 +118,7 @@ impl Deriver {
         conn.execute_batch(
             "DELETE FROM deploy_facts; DELETE FROM change_set_members; DELETE FROM lead_time_samples;
              DELETE FROM incident_attribution; DELETE FROM deployment_outcomes;
-             DELETE FROM environment_heads;",
+             DELETE FROM environment_heads; DELETE FROM walk_reached; DELETE FROM walk_missing;",
         )?;
         let services: BTreeSet<String> =
             query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
@@ -96,6 +133,60 @@ impl Deriver {
         services: &BTreeSet<String>,
         repos: &BTreeSet<String>,
     ) -> Result<(), QueryError> {
+        let full = self.services_deploying(conn, services, repos)?;
+        self.derive(conn, &full, &[], &[])
+    }
+
+    /// Brings the derived facts up to date with what `owed` says was written (in the
+    /// caller's transaction): extends them where only appended rows changed them, and
+    /// recomputes the other services whole.
+    pub fn pay(&mut self, conn: &Connection, owed: Owed<'_>) -> Result<Payment, QueryError> {
+        for commit in owed.commits {
+            self.recent.add(commit);
+        }
+        for repo in owed.repos {
+            self.recent.forget_repo(repo);
+        }
+        let mut full = self.services_deploying(conn, owed.services, owed.repos)?;
+        full.extend(self.services_reaching(conn, owed.commits)?);
+
+        let mut by_service: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (service, id) in owed.deployments {
+            by_service.entry(service).or_default().push(id);
+        }
+        let mut plans = Vec::new();
+        for (service, ids) in by_service {
+            if full.contains(service) {
+                continue;
+            }
+            match append::plan(self, conn, service, &ids)? {
+                Some(plan) => plans.push(plan),
+                None => {
+                    full.insert(service.to_owned());
+                }
+            }
+        }
+        let incidents: Vec<&str> = owed
+            .incidents
+            .iter()
+            .filter(|(service, _)| !full.contains(service))
+            .map(|(_, id)| id.as_str())
+            .collect();
+        self.derive(conn, &full, &plans, &incidents)?;
+        Ok(Payment {
+            recomputed: full.len(),
+            extended: plans.len(),
+        })
+    }
+
+    /// `services`, and those whose change sets a commit changed in one of `repos` can
+    /// change.
+    fn services_deploying(
+        &self,
+        conn: &Connection,
+        services: &BTreeSet<String>,
+        repos: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, QueryError> {
         let mut refresh = services.clone();
         for repo in repos {
             refresh.extend(query_strings(
@@ -110,17 +201,80 @@ impl Deriver {
                 .filter(|(_, c)| c.repo.as_deref() == Some(repo.as_str()));
             refresh.extend(configured.map(|(s, _)| s.clone()));
         }
-        if refresh.is_empty() {
+        Ok(refresh)
+    }
+
+    /// The services whose facts newly stored `commits` change: those whose walks
+    /// stopped at one of them (not stored until now), and those with a deployment
+    /// that names no repository and deploys one of their shas (it may resolve to
+    /// another repository now).
+    fn services_reaching(
+        &self,
+        conn: &Connection,
+        commits: &[Change],
+    ) -> Result<BTreeSet<String>, QueryError> {
+        if commits.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        set_list(
+            conn,
+            "appended_commits",
+            "sha",
+            commits.iter().map(|c| c.sha.as_str()),
+        )?;
+        query_strings(conn, include_str!("../sql/services_reaching.sql"), [])
+    }
+
+    /// Recomputes `full` whole, writes the extensions `plans` computed, then
+    /// attributes the incidents either can move and the new `incidents`, and judges
+    /// the deployments whose attribution moved.
+    fn derive(
+        &self,
+        conn: &Connection,
+        full: &BTreeSet<String>,
+        plans: &[append::Plan],
+        incidents: &[&str],
+    ) -> Result<(), QueryError> {
+        if full.is_empty() && plans.is_empty() && incidents.is_empty() {
             return Ok(());
         }
-        set_names(conn, "refresh_services", refresh.iter().map(String::as_str))?;
+        set_names(conn, "refresh_services", full.iter().map(String::as_str))?;
         let mut repos = Repos::default();
-        for service in &refresh {
+        for service in full {
             self.derive_service(conn, service, &mut repos)?;
+        }
+        for plan in plans {
+            plan.write(conn)?;
         }
 
         conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
-        let mut outcome = refresh.clone();
+        conn.execute_batch(include_str!("../sql/appended_lists.sql"))?;
+        let mut deployments =
+            conn.appender_to_catalog_and_db("appended_deployments", "temp", "main")?;
+        let mut shas = conn.appender_to_catalog_and_db("appended_shas", "temp", "main")?;
+        for plan in plans {
+            for (id, service, finished_at) in plan.deployments() {
+                let at = Value::Timestamp(TimeUnit::Microsecond, finished_at);
+                deployments.append_row(params![id, service, at])?;
+            }
+            for (service, sha) in plan.shas() {
+                shas.append_row(params![service, sha])?;
+            }
+        }
+        deployments.flush()?;
+        shas.flush()?;
+        let mut appended = conn.appender_to_catalog_and_db("appended_incidents", "temp", "main")?;
+        for id in incidents {
+            appended.append_row(params![id])?;
+        }
+        appended.flush()?;
+        drop((deployments, shas, appended));
+        conn.execute(
+            include_str!("../sql/appended_incidents.sql"),
+            params![i64::from(self.settings.attribution_window_hours)],
+        )?;
+        let mut outcome = full.clone();
+        outcome.extend(plans.iter().map(|p| p.service().to_owned()));
         outcome.extend(query_strings(
             conn,
             include_str!("../sql/attribution_targets.sql"),
@@ -153,8 +307,13 @@ impl Deriver {
                 repos.graphs.insert(repo.clone(), load_graph(conn, repo)?);
             }
         }
-        let mut facts = derive_sequence(&inputs, &repos.graphs);
+        let Walked {
+            mut facts,
+            reachable,
+            missing,
+        } = walk_sequence(&inputs, &repos.graphs);
         self.keep_paths(conn, service, &inputs, &mut facts, &mut repos.files)?;
+        write_walk_state(conn, service, &inputs, &facts, &reachable, &missing)?;
 
         conn.execute(
             "DELETE FROM deploy_facts WHERE service = ?",
@@ -186,7 +345,8 @@ impl Deriver {
                 rollback.map(|r| r.id.as_str()),
                 rollback.map_or(Value::Null, |r| at(r.finished_at)),
                 d.repo,
-                graph.is_some_and(|g| g.contains_key(&d.sha))
+                graph.is_some_and(|g| g.contains_key(&d.sha)),
+                f.reach_tip
             ])?;
             for sha in &f.change_set {
                 members.append_row(params![d.id, service, sha])?;
@@ -310,6 +470,44 @@ impl Deriver {
         }
         Ok((inputs, heads.into_values().collect()))
     }
+}
+
+/// Replaces `service`'s rows of `walk_reached` (the commits `reachable` holds that
+/// are neither a head nor in the change set of a deployment without a list) and of
+/// `walk_missing` (`0007_walk_state.sql`).
+fn write_walk_state(
+    conn: &Connection,
+    service: &str,
+    inputs: &[DeploymentInput],
+    facts: &[DeploymentFacts],
+    reachable: &HashSet<String>,
+    missing: &HashSet<String>,
+) -> Result<(), QueryError> {
+    conn.execute(
+        "DELETE FROM walk_reached WHERE service = ?",
+        params![service],
+    )?;
+    conn.execute(
+        "DELETE FROM walk_missing WHERE service = ?",
+        params![service],
+    )?;
+    let mut said: HashSet<&str> = inputs.iter().map(|d| d.sha.as_str()).collect();
+    for (input, fact) in inputs.iter().zip(facts) {
+        // A listed change set is the sender's word, not what a walk reached.
+        if input.commits.is_none() {
+            said.extend(fact.change_set.iter().map(String::as_str));
+        }
+    }
+    let mut reached = conn.appender("walk_reached")?;
+    for sha in reachable.iter().filter(|s| !said.contains(s.as_str())) {
+        reached.append_row(params![service, sha])?;
+    }
+    reached.flush()?;
+    let mut unstored = conn.appender("walk_missing")?;
+    for sha in missing {
+        unstored.append_row(params![service, sha])?;
+    }
+    Ok(unstored.flush()?)
 }
 
 /// An environment's newest successful deployment.

@@ -62,9 +62,24 @@ pub struct DeploymentFacts {
     pub samples: Vec<(String, f64)>,
     /// The rollback deployment (index into the input) that failed this one.
     pub rolled_back_by: Option<usize>,
+    /// The commit whose ancestors on this deployment's graph are every commit
+    /// reached so far (what `Walked::reachable` holds after it), when one is: this
+    /// one's sha when its walk met the tip before it, the tip before it when it
+    /// reached nothing new (see `0007_walk_state.sql`).
+    pub reach_tip: Option<String>,
 }
 
-const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
+/// A service's sequence, and every commit reachable from its deployments' heads (on
+/// their graphs, unstored commits included, where a walk stopped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walked {
+    pub facts: Vec<DeploymentFacts>,
+    pub reachable: HashSet<String>,
+    /// The commits reached or listed that the deployment's graph does not store.
+    pub missing: HashSet<String>,
+}
+
+pub(super) const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
 /// Derives the facts of a service's deployments, given in order of
 /// `(finished_at, id)`, with the graphs of their repositories.
@@ -72,6 +87,11 @@ pub fn derive_sequence(
     deployments: &[DeploymentInput],
     graphs: &HashMap<String, Graph>,
 ) -> Vec<DeploymentFacts> {
+    walk_sequence(deployments, graphs).facts
+}
+
+/// [`derive_sequence`], with the commits its walks reached.
+pub fn walk_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String, Graph>) -> Walked {
     let empty = Graph::new();
     let graph_of = |d: &DeploymentInput| {
         d.repo
@@ -81,6 +101,7 @@ pub fn derive_sequence(
     };
     // Every commit reachable from an earlier head: ancestor-closed by construction.
     let mut reachable: HashSet<String> = HashSet::new();
+    let mut missing: HashSet<String> = HashSet::new();
     // Every commit already in an earlier change set (for explicit lists).
     let mut in_change_sets: HashSet<String> = HashSet::new();
     // The earlier heads, for rollbacks to an older deployment's sha.
@@ -105,7 +126,15 @@ pub fn derive_sequence(
                 }
             }
         };
-        let newly_reachable = walk_new(graph, &d.sha, &reachable);
+        let tip = facts.last().and_then(|f| f.reach_tip.as_deref());
+        let watched = tip.filter(|_| previous.is_some_and(|p| p.repo == d.repo));
+        let (newly_reachable, met_tip) = walk(
+            |sha| graph.get(sha).map(|c| c.parents.as_slice()),
+            &d.sha,
+            |sha| reachable.contains(sha),
+            watched,
+        );
+        let reach_tip = next_tip(tip, &newly_reachable, previous.is_none() || met_tip);
         let change_set = match (kind, &d.commits) {
             (Kind::Rollback | Kind::Redeploy, _) => Vec::new(),
             (_, Some(list)) => {
@@ -145,6 +174,8 @@ pub fn derive_sequence(
         if kind == Kind::Rollback {
             facts[i - 1].rolled_back_by = Some(i);
         }
+        let unstored = newly_reachable.iter().chain(&change_set);
+        missing.extend(unstored.filter(|sha| !graph.contains_key(*sha)).cloned());
         reachable.extend(newly_reachable);
         in_change_sets.extend(change_set.iter().cloned());
         earlier_heads.insert(&d.sha);
@@ -153,27 +184,57 @@ pub fn derive_sequence(
             change_set,
             samples,
             rolled_back_by: None,
+            reach_tip,
         });
     }
-    facts
+    Walked {
+        facts,
+        reachable,
+        missing,
+    }
+}
+
+/// The tip after a deployment whose walk reached `newly` (its sha first when not
+/// empty), `tip` being the one before it: the deployment's sha when it contains every
+/// commit reached (the first deployment, or a walk that met `tip`).
+pub(crate) fn next_tip(tip: Option<&str>, newly: &[String], contains_all: bool) -> Option<String> {
+    match newly.first() {
+        None => tip.map(str::to_owned),
+        Some(head) => contains_all.then(|| head.clone()),
+    }
 }
 
 /// The commits reachable from `head` that `known` does not hold, `head` first.
 /// Traversal stops at commits that are not stored, which are still included.
 pub(crate) fn walk_new(graph: &Graph, head: &str, known: &HashSet<String>) -> Vec<String> {
+    let parents = |sha: &str| graph.get(sha).map(|c| c.parents.as_slice());
+    walk(parents, head, |sha| known.contains(sha), None).0
+}
+
+/// The commits reachable from `head` through `parents` (`None`: not stored, so the
+/// walk stops there, the commit included) that `known` does not hold, `head` first;
+/// and whether the walk met `watched` (`known` or not).
+pub(crate) fn walk<'g>(
+    parents: impl Fn(&str) -> Option<&'g [String]>,
+    head: &'g str,
+    known: impl Fn(&str) -> bool,
+    watched: Option<&str>,
+) -> (Vec<String>, bool) {
     let mut found = Vec::new();
+    let mut met = false;
     let mut seen: HashSet<&str> = HashSet::new();
     let mut stack = vec![head];
     while let Some(sha) = stack.pop() {
-        if known.contains(sha) || !seen.insert(sha) {
+        met |= watched == Some(sha);
+        if known(sha) || !seen.insert(sha) {
             continue;
         }
         found.push(sha.to_owned());
-        if let Some(commit) = graph.get(sha) {
-            stack.extend(commit.parents.iter().rev().map(String::as_str));
+        if let Some(parents) = parents(sha) {
+            stack.extend(parents.iter().rev().map(String::as_str));
         }
     }
-    found
+    (found, met)
 }
 
 /// Whether `ancestor` is a proper ancestor of `of` on the stored graph.

@@ -6,17 +6,26 @@ use std::collections::BTreeSet;
 
 use duckdb::Connection;
 use shiplog_ingest::sources::generic::parse_event_text;
-use shiplog_ingest::store::{Store, write_batch};
+use shiplog_ingest::store::{Staging, Store, write_batch};
 use shiplog_ingest::typed_delivery;
 use shiplog_model::Settings;
 
-use super::Deriver;
+use super::{Deriver, Owed, Payment};
 
-/// Stores `batches` (each one transaction, in order) and derives after each.
+/// Stores `batches` (each one transaction, in order) as the writer does, and pays the
+/// derived facts after each; checks after each that they are what recomputing every
+/// service whole gives.
 pub(crate) fn store(batches: &[&[&str]]) -> Connection {
+    store_paying(batches).0
+}
+
+/// [`store`], with what the payments did in all.
+fn store_paying(batches: &[&[&str]]) -> (Connection, Payment) {
+    let mut paid = Payment::default();
     let store = Store::open_in_memory().unwrap();
     let mut conn = store.into_connection();
-    let deriver = Deriver::new(Settings::default());
+    let mut staging = Staging::for_sole_writer(&conn).unwrap();
+    let mut deriver = Deriver::new(Settings::default());
     let mut seq = 1;
     for batch in batches {
         let deliveries: Vec<_> = batch
@@ -30,14 +39,71 @@ pub(crate) fn store(batches: &[&[&str]]) -> Connection {
             })
             .collect();
         let tx = conn.transaction().unwrap();
-        let result = write_batch(&tx, &deliveries, seq).unwrap();
-        deriver
-            .refresh(&tx, &result.touched.services, &result.touched.repos)
-            .unwrap();
+        let result = staging.write(&tx, &deliveries, seq).unwrap();
+        let touched = &result.touched;
+        let owed = Owed {
+            services: &touched.services,
+            repos: &touched.repos,
+            commits: &touched.appended.commits,
+            deployments: &touched.appended.deployments,
+            incidents: &touched.appended.incidents,
+        };
+        let payment = deriver.pay(&tx, owed).unwrap();
+        paid.recomputed += payment.recomputed;
+        paid.extended += payment.extended;
         tx.commit().unwrap();
+        assert_recomputed_alike(&mut conn, &deriver);
         seq += deliveries.len() as i64;
     }
-    conn
+    (conn, paid)
+}
+
+/// Every table the derivation writes, sorted.
+fn derived(conn: &Connection) -> Vec<(&'static str, Vec<String>)> {
+    const TABLES: [&str; 8] = [
+        "deploy_facts",
+        "change_set_members",
+        "lead_time_samples",
+        "incident_attribution",
+        "deployment_outcomes",
+        "environment_heads",
+        "walk_reached",
+        "walk_missing",
+    ];
+    TABLES
+        .iter()
+        .map(|table| {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY ALL"))
+                .unwrap();
+            let rows = stmt
+                .query_map([], |row| {
+                    let values: Vec<duckdb::types::Value> = (0..row.as_ref().column_count())
+                        .map(|i| row.get(i))
+                        .collect::<Result<_, _>>()?;
+                    Ok(format!("{values:?}"))
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            (*table, rows)
+        })
+        .collect()
+}
+
+/// Asserts that the derived facts as paid are what recomputing everything gives.
+fn assert_recomputed_alike(conn: &mut Connection, deriver: &Deriver) {
+    let paid = derived(conn);
+    let tx = conn.transaction().unwrap();
+    deriver.refresh_all(&tx).unwrap();
+    let recomputed = derived(&tx);
+    tx.rollback().unwrap();
+    for ((table, paid), (_, recomputed)) in paid.iter().zip(&recomputed) {
+        assert_eq!(
+            paid, recomputed,
+            "{table} as paid (left) differs from a whole recomputation (right)"
+        );
+    }
 }
 
 pub(crate) fn deploy(id: &str, service: &str, sha: &str, finished_at: &str) -> String {
@@ -560,5 +626,119 @@ fn a_deployment_naming_no_repository_is_walked_on_the_only_one_storing_its_sha()
         hours,
         vec![("a".into(), 4.0), ("b".into(), 4.0)],
         "d3's sha is on no graph: it has no sample"
+    );
+}
+
+fn incident(id: &str, opened_at: &str, rest: &str) -> String {
+    format!(r#"{{"type":"incident","id":"{id}","service":"shop","opened_at":"{opened_at}"{rest}}}"#)
+}
+
+/// One event per batch, as CI and incident tools post them: commits, staging then
+/// production, a merged branch, a rollback and a redeploy, incidents for each rule
+/// arriving before and after the deployments they fall on, a walk that stops at a
+/// parent not stored yet and the parent arriving later. `store` checks after every
+/// payment that the facts are what a whole recomputation gives; most payments extend
+/// them instead.
+#[test]
+fn one_event_at_a_time_extends_the_facts_as_recomputing_them_would() {
+    let repo = "acme/shop";
+    let lines = [
+        change("a", &[], "2026-03-01T08:00:00Z"),
+        on("production", "d1", "a", repo, "2026-03-01T09:00:00Z"),
+        change("b", &["a"], "2026-03-01T10:00:00Z"),
+        change("c", &["b"], "2026-03-01T11:00:00Z"),
+        on("staging", "s1", "c", repo, "2026-03-01T11:30:00Z"),
+        on("production", "d2", "c", repo, "2026-03-01T12:00:00Z"),
+        incident("after-d2", "2026-03-01T12:30:00Z", ""),
+        change("f1", &["c"], "2026-03-01T13:00:00Z"),
+        change("m1", &["c"], "2026-03-01T13:10:00Z"),
+        incident("on-m1", "2026-03-01T15:00:00Z", r#","sha":"m1""#),
+        change("m2", &["m1", "f1"], "2026-03-01T13:20:00Z"),
+        on("staging", "s2", "m2", repo, "2026-03-01T13:30:00Z"),
+        on("production", "d3", "m2", repo, "2026-03-01T14:00:00Z"),
+        on("production", "d4", "c", repo, "2026-03-01T14:30:00Z"),
+        incident(
+            "names-d4",
+            "2026-03-01T16:00:00Z",
+            r#","deployment_id":"d4""#,
+        ),
+        on("production", "d5", "c", repo, "2026-03-01T15:30:00Z"),
+        // Opened after d6, which arrives later.
+        incident(
+            "before-d6",
+            "2026-03-01T18:00:00Z",
+            r#","resolved_at":"2026-03-01T19:00:00Z""#,
+        ),
+        change("m3", &["m2"], "2026-03-01T16:00:00Z"),
+        on("production", "d6", "m3", repo, "2026-03-01T17:00:00Z"),
+        // A walk stops at `w`, not stored yet; storing it recomputes the service.
+        change("x", &["w"], "2026-03-01T20:00:00Z"),
+        on("production", "d7", "x", repo, "2026-03-01T21:00:00Z"),
+        change("w", &["m3"], "2026-03-01T19:00:00Z"),
+        change("y", &["x"], "2026-03-01T22:00:00Z"),
+        on("staging", "s3", "y", repo, "2026-03-01T22:30:00Z"),
+        on("production", "d8", "y", repo, "2026-03-01T23:00:00Z"),
+        // An attempt that failed changes nothing.
+        format!(
+            r#"{{"type":"deployment","id":"d9","service":"shop","repo":"{repo}","sha":"y","status":"failure","finished_at":"2026-03-02T00:00:00Z"}}"#
+        ),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let one_by_one: Vec<&[&str]> = refs.iter().map(std::slice::from_ref).collect();
+    let (conn, paid) = store_paying(&one_by_one);
+
+    let kinds: Vec<(String, String, i32)> = conn
+        .prepare("SELECT deployment_id, kind, change_set_size FROM deploy_facts ORDER BY position")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let kind = |id: &str, kind: &str, size: i32| (id.to_string(), kind.to_string(), size);
+    assert_eq!(
+        kinds,
+        [
+            kind("d1", "first", 1),
+            kind("d2", "change", 2),
+            kind("d3", "change", 3),
+            kind("d4", "rollback", 0),
+            kind("d5", "redeploy", 0),
+            kind("d6", "change", 1),
+            kind("d7", "change", 2),
+            kind("d8", "change", 1),
+        ]
+    );
+    assert_eq!(
+        attribution(&conn, "after-d2"),
+        (Some("d2".into()), Some("c".into()))
+    );
+    assert_eq!(
+        attribution(&conn, "on-m1"),
+        (Some("d3".into()), Some("b".into()))
+    );
+    assert_eq!(
+        attribution(&conn, "names-d4"),
+        (Some("d4".into()), Some("a".into()))
+    );
+    assert_eq!(
+        attribution(&conn, "before-d6"),
+        (Some("d6".into()), Some("c".into()))
+    );
+    assert_eq!(
+        heads(&conn),
+        [
+            ("production".into(), true, "d8".into(), None),
+            ("staging".into(), false, "s3".into(), Some(0)),
+        ]
+    );
+    // Recomputed whole: d1 (the first), d4 and d5 (production is behind what staging
+    // runs, so how far staging is ahead takes the whole graph), d7 (its walk stops at
+    // `w`, not stored) and `w`. Extended: s1, d2, s2, d3, d6, s3, d8 and d9.
+    assert_eq!(
+        paid,
+        Payment {
+            recomputed: 5,
+            extended: 8
+        }
     );
 }
