@@ -20,6 +20,7 @@ use shiplog_model::Change;
 use super::Deriver;
 use super::sequence::{Commit, Kind, MICROS_PER_HOUR, next_tip};
 use crate::QueryError;
+use crate::temp::set_names;
 
 /// How many recently stored commits a deriver keeps (about 200 bytes each).
 const RECENT_COMMITS: usize = 200_000;
@@ -153,23 +154,31 @@ impl Plan {
                 .map(|sha| (self.service.as_str(), sha))
         })
     }
+}
 
-    /// Writes the plan (in the caller's transaction).
-    pub(super) fn write(&self, conn: &Connection) -> Result<(), QueryError> {
-        let at = |micros: i64| Value::Timestamp(TimeUnit::Microsecond, micros);
-        if let (Some(stored), Some(first)) = (&self.rolls_back, self.facts.first()) {
+/// Writes `plans` (in the caller's transaction), each table through one Appender:
+/// a flush costs about as much as a planned `INSERT`, whatever its row count.
+pub(super) fn write(conn: &Connection, plans: &[Plan]) -> Result<(), QueryError> {
+    let at = |micros: i64| Value::Timestamp(TimeUnit::Microsecond, micros);
+    let time = |t: Option<i64>| t.map_or(Value::Null, at);
+    for plan in plans {
+        if let (Some(stored), Some(first)) = (&plan.rolls_back, plan.facts.first()) {
             conn.execute(
                 "UPDATE deploy_facts SET rolled_back_by = ?, rolled_back_at = ? WHERE deployment_id = ?",
                 params![first.id, at(first.finished_at), stored],
             )?;
         }
-        let mut deploys = conn.appender("deploy_facts")?;
-        let mut members = conn.appender("change_set_members")?;
-        for f in &self.facts {
+    }
+    let mut deploys = conn.appender("deploy_facts")?;
+    let mut members = conn.appender("change_set_members")?;
+    let mut samples = conn.appender("lead_time_samples")?;
+    for plan in plans {
+        let service = plan.service.as_str();
+        for f in &plan.facts {
             let rollback = f.rolled_back_by.as_ref();
             deploys.append_row(params![
                 f.id,
-                self.service,
+                service,
                 f.sha,
                 at(f.finished_at),
                 f.position,
@@ -182,18 +191,14 @@ impl Plan {
                 f.reach_tip
             ])?;
             for sha in &f.change_set {
-                members.append_row(params![f.id, self.service, sha])?;
+                members.append_row(params![f.id, service, sha])?;
             }
         }
-        deploys.flush()?;
-        members.flush()?;
-        let mut samples = conn.appender("lead_time_samples")?;
-        for (index, sha, hours, commit) in &self.samples {
-            let f = &self.facts[*index];
-            let time = |t: Option<i64>| t.map_or(Value::Null, at);
+        for (index, sha, hours, commit) in &plan.samples {
+            let f = &plan.facts[*index];
             samples.append_row(params![
                 f.id,
-                self.service,
+                service,
                 at(f.finished_at),
                 sha,
                 hours,
@@ -203,28 +208,119 @@ impl Plan {
                 time(commit.merged_at)
             ])?;
         }
-        samples.flush()?;
-        if let Some(heads) = &self.heads {
-            conn.execute(
-                "DELETE FROM environment_heads WHERE service = ?",
-                params![self.service],
-            )?;
-            let mut appender = conn.appender("environment_heads")?;
-            for h in heads {
-                appender.append_row(params![
-                    self.service,
-                    h.environment,
-                    h.production,
-                    h.deployment_id,
-                    h.sha,
-                    at(h.finished_at),
-                    h.repo,
-                    h.commits_ahead
-                ])?;
-            }
-            appender.flush()?;
+    }
+    deploys.flush()?;
+    members.flush()?;
+    samples.flush()?;
+    let changed: Vec<&Plan> = plans.iter().filter(|p| p.heads.is_some()).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    set_names(
+        conn,
+        "heads_services",
+        changed.iter().map(|p| p.service.as_str()),
+    )?;
+    conn.execute_batch(
+        "DELETE FROM environment_heads WHERE service IN (SELECT service FROM heads_services)",
+    )?;
+    let mut appender = conn.appender("environment_heads")?;
+    for plan in changed {
+        for h in plan.heads.iter().flatten() {
+            appender.append_row(params![
+                plan.service,
+                h.environment,
+                h.production,
+                h.deployment_id,
+                h.sha,
+                at(h.finished_at),
+                h.repo,
+                h.commits_ahead
+            ])?;
         }
-        Ok(())
+    }
+    Ok(appender.flush()?)
+}
+
+/// A deployment row as `appended_deployment.sql` reads it.
+type Row = (
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
+fn row(r: &duckdb::Row<'_>) -> duckdb::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+/// How many deployments a payment reads by key, one lookup each; past it, one scan
+/// of `deployments` for all of them is cheaper.
+const LOOKUPS: usize = 16;
+
+/// What one payment's plans read, once for all of them: the appended deployments,
+/// and the last stored production deployment of each service.
+#[derive(Debug, Default)]
+pub(super) struct Stored {
+    rows: HashMap<String, Row>,
+    tails: HashMap<String, Fact>,
+}
+
+impl Stored {
+    pub(super) fn load(
+        conn: &Connection,
+        ids: &[&str],
+        services: &[&str],
+    ) -> Result<Stored, QueryError> {
+        let mut stored = Stored::default();
+        if ids.len() <= LOOKUPS {
+            let mut stmt = conn.prepare_cached(include_str!("../sql/appended_deployment.sql"))?;
+            for id in ids {
+                if let Some(r) = stmt.query_row(params![id], row).optional()? {
+                    stored.rows.insert(r.0.clone(), r);
+                }
+            }
+        } else {
+            crate::temp::set_list(conn, "appended_ids", "id", ids.iter().copied())?;
+            let mut stmt = conn.prepare_cached(include_str!("../sql/appended_deployments.sql"))?;
+            for r in stmt.query_map([], row)? {
+                let r = r?;
+                stored.rows.insert(r.0.clone(), r);
+            }
+        }
+        set_names(conn, "plan_services", services.iter().copied())?;
+        let mut stmt = conn.prepare_cached(include_str!("../sql/sequence_tails.sql"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let fact = Fact {
+                id: r.get(0)?,
+                sha: r.get(1)?,
+                finished_at: r.get(2)?,
+                position: r.get(3)?,
+                kind: Kind::Change,
+                change_set: Vec::new(),
+                rolled_back_by: None,
+                repo: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                sha_in_graph: r.get(5)?,
+                reach_tip: r.get(6)?,
+            };
+            // A stored head without a repository never matches an appended one's.
+            if !fact.repo.is_empty() {
+                stored.tails.insert(r.get(7)?, fact);
+            }
+        }
+        Ok(stored)
     }
 }
 
@@ -233,6 +329,7 @@ impl Plan {
 pub(super) fn plan(
     deriver: &Deriver,
     conn: &Connection,
+    stored: &Stored,
     service: &str,
     ids: &[&str],
 ) -> Result<Option<Plan>, QueryError> {
@@ -246,21 +343,9 @@ pub(super) fn plan(
     }
     let mut new = Vec::new();
     for id in ids {
-        let row = conn
-            .prepare_cached(include_str!("../sql/appended_deployment.sql"))?
-            .query_row(params![id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, bool>(6)?,
-                ))
-            })
-            .optional()?;
-        let Some((id, sha, finished_at, environment, status, repo, listed)) = row else {
+        let Some((id, sha, finished_at, environment, status, repo, listed)) =
+            stored.rows.get(*id).cloned()
+        else {
             return Ok(None);
         };
         if !shiplog_model::succeeded(status.as_deref()) {
@@ -287,12 +372,17 @@ pub(super) fn plan(
         service,
         added: HashSet::new(),
         listed: None,
+        reached: HashMap::new(),
+        stored_heads: None,
     };
-    let tail = planner.tail()?;
+    let tail = stored.tails.get(service).cloned();
     let production: Vec<&New> = new
         .iter()
         .filter(|d| settings.is_production(d.environment.as_deref()))
         .collect();
+    if let Some(tail) = &tail {
+        planner.prefetch(&production, tail)?;
+    }
     let mut facts: Vec<Fact> = Vec::new();
     let mut samples = Vec::new();
     let mut rolls_back = None;
@@ -380,6 +470,9 @@ pub(super) fn plan(
     }))
 }
 
+/// A stored deployment's repository, and whether that stores its sha.
+type StoredHead = (Option<String>, bool);
+
 /// The reads one plan makes.
 struct Planner<'a> {
     deriver: &'a Deriver,
@@ -389,43 +482,83 @@ struct Planner<'a> {
     added: HashSet<String>,
     /// Whether a stored deployment of the service lists its commits (read once).
     listed: Option<bool>,
+    /// Commits asked about: whether the service's walks reached them.
+    reached: HashMap<String, bool>,
+    /// Shas asked about that are heads of stored deployments: their repositories,
+    /// and whether those store them.
+    /// `None` until asked.
+    stored_heads: Option<HashMap<String, Vec<StoredHead>>>,
 }
 
 impl Planner<'_> {
-    /// The service's last stored production deployment.
-    fn tail(&self) -> Result<Option<Fact>, QueryError> {
-        let fact = self
+    /// Asks at once what the appended deployments' walks will ask one by one:
+    /// which of their shas are heads of stored deployments, and which of the recent
+    /// commits they may visit (down to those committed before `tail` finished) the
+    /// service's walks reached.
+    fn prefetch(&mut self, deployments: &[&New], tail: &Fact) -> Result<(), QueryError> {
+        if deployments.is_empty() {
+            return Ok(());
+        }
+        crate::temp::set_list(
+            self.conn,
+            "walk_candidates",
+            "sha",
+            deployments.iter().map(|d| d.sha.as_str()),
+        )?;
+        let mut stmt = self
             .conn
-            .prepare_cached(include_str!("../sql/sequence_tail.sql"))?
-            .query_row(params![self.service], |r| {
-                Ok(Fact {
-                    id: r.get(0)?,
-                    sha: r.get(1)?,
-                    finished_at: r.get(2)?,
-                    position: r.get(3)?,
-                    kind: Kind::Change,
-                    change_set: Vec::new(),
-                    rolled_back_by: None,
-                    repo: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    sha_in_graph: r.get(5)?,
-                    reach_tip: r.get(6)?,
-                })
-            })
-            .optional()?;
-        // A stored head without a repository never matches an appended one's.
-        Ok(fact.filter(|f| !f.repo.is_empty()))
+            .prepare_cached(include_str!("../sql/stored_heads.sql"))?;
+        let mut rows = stmt.query(params![self.service])?;
+        let mut heads: HashMap<String, Vec<StoredHead>> = HashMap::new();
+        while let Some(row) = rows.next()? {
+            let sha: String = row.get(0)?;
+            heads
+                .entry(sha)
+                .or_default()
+                .push((row.get(1)?, row.get(2)?));
+        }
+        self.stored_heads = Some(heads);
+        if self.lists_commits()? {
+            return Ok(());
+        }
+        let recent = &self.deriver.recent;
+        let mut asking: HashSet<&str> = HashSet::new();
+        for d in deployments {
+            let mut stack = vec![d.sha.as_str()];
+            while let Some(sha) = stack.pop() {
+                if asking.len() > MAX_WALK || !asking.insert(sha) {
+                    continue;
+                }
+                if let Some(commit) = recent.get(&d.repo, sha)
+                    && commit.committed_at >= tail.finished_at
+                {
+                    stack.extend(commit.parents.iter().map(String::as_str));
+                }
+            }
+        }
+        let asking: Vec<String> = asking.into_iter().map(str::to_owned).collect();
+        let answer = self.reached(&asking)?;
+        for sha in asking {
+            let was = answer.contains(&sha);
+            self.reached.insert(sha, was);
+        }
+        Ok(())
     }
 
     /// Whether `sha` is the head of a stored deployment of the service: `Some` with
     /// whether `repo`'s graph stores it (`None` when only a deployment of another
     /// repository has it).
     fn head_in_graph(&self, sha: &str, repo: &str) -> Result<Option<Option<bool>>, QueryError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT repo, sha_in_graph FROM deploy_facts WHERE service = ? AND sha = ?",
-        )?;
-        let rows: Vec<(Option<String>, bool)> = stmt
-            .query_map(params![self.service, sha], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let rows = match &self.stored_heads {
+            Some(heads) => heads.get(sha).cloned().unwrap_or_default(),
+            None => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT repo, sha_in_graph FROM deploy_facts WHERE service = ? AND sha = ?",
+                )?;
+                stmt.query_map(params![self.service, sha], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?
+            }
+        };
         if rows.is_empty() {
             return Ok(None);
         }
@@ -463,9 +596,8 @@ impl Planner<'_> {
             return Ok(None);
         }
         let recent = &self.deriver.recent;
-        let mut reached: HashMap<String, bool> = HashMap::new();
         if let Some(tip) = watched {
-            reached.insert(tip.to_owned(), true);
+            self.reached.insert(tip.to_owned(), true);
         }
         loop {
             let mut asking: Vec<String> = Vec::new();
@@ -479,7 +611,7 @@ impl Planner<'_> {
                     continue;
                 }
                 let commit = recent.get(repo, sha);
-                match reached.get(sha) {
+                match self.reached.get(sha) {
                     Some(true) => continue,
                     Some(false) => {}
                     None => {
@@ -506,7 +638,7 @@ impl Planner<'_> {
             let answer = self.reached(&asking)?;
             for sha in asking {
                 let was = answer.contains(&sha);
-                reached.insert(sha, was);
+                self.reached.insert(sha, was);
             }
         }
     }

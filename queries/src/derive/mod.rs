@@ -154,12 +154,13 @@ impl Deriver {
         for (service, id) in owed.deployments {
             by_service.entry(service).or_default().push(id);
         }
+        by_service.retain(|service, _| !full.contains(*service));
+        let ids: Vec<&str> = by_service.values().flatten().copied().collect();
+        let services: Vec<&str> = by_service.keys().copied().collect();
+        let stored = append::Stored::load(conn, &ids, &services)?;
         let mut plans = Vec::new();
         for (service, ids) in by_service {
-            if full.contains(service) {
-                continue;
-            }
-            match append::plan(self, conn, service, &ids)? {
+            match append::plan(self, conn, &stored, service, &ids)? {
                 Some(plan) => plans.push(plan),
                 None => {
                     full.insert(service.to_owned());
@@ -243,11 +244,13 @@ impl Deriver {
         for service in full {
             self.derive_service(conn, service, &mut repos)?;
         }
-        for plan in plans {
-            plan.write(conn)?;
-        }
+        append::write(conn, plans)?;
 
-        conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
+        if full.is_empty() {
+            conn.execute_batch("CREATE OR REPLACE TEMP TABLE incidents_to_attribute (id VARCHAR)")?;
+        } else {
+            conn.execute_batch(include_str!("../sql/incidents_to_attribute.sql"))?;
+        }
         conn.execute_batch(include_str!("../sql/appended_lists.sql"))?;
         let mut deployments =
             conn.appender_to_catalog_and_db("appended_deployments", "temp", "main")?;

@@ -742,3 +742,29 @@ fn one_event_at_a_time_extends_the_facts_as_recomputing_them_would() {
         }
     );
 }
+
+/// The scale generator's history for five services over a week (staging,
+/// rollbacks, redeploys, merges whose pull request arrives apart, incidents opened
+/// and resolved), stored in batches of 30 lines in arrival order, as a server takes
+/// it in: after every batch the facts are what a whole recomputation gives (`store`
+/// checks), and most payments extend them.
+#[test]
+fn a_generated_history_stored_in_small_batches_derives_as_recomputing_it_would() {
+    let options = shiplog_sample::ScaleOptions {
+        seed: 7,
+        services: 5,
+        days: 7,
+        end: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+    };
+    let mut out = Vec::new();
+    shiplog_sample::generate_scale(&options, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let batches: Vec<&[&str]> = lines.chunks(30).collect();
+    let (conn, paid) = store_paying(&batches);
+    let deployments: i64 = conn
+        .query_row("SELECT count(*) FROM deploy_facts", [], |r| r.get(0))
+        .unwrap();
+    assert!(deployments > 30, "{deployments} production deployments");
+    assert!(paid.extended > paid.recomputed, "{paid:?}");
+}

@@ -178,8 +178,9 @@ pub struct NewDeployment {
 
 /// What the HTTP half needs from the imported database.
 pub struct Subject {
-    /// Every service with the repository its deployments name.
-    pub services: Vec<(String, String)>,
+    /// Every service with the repository its deployments name and its newest
+    /// deployed commit.
+    pub services: Vec<(String, String, String)>,
     /// The service whose page and new deployment are measured.
     pub service: String,
     /// That service's repository and newest deployed commit.
@@ -191,12 +192,17 @@ impl Subject {
     pub fn read(conn: &duckdb::Connection, service: &str) -> Subject {
         let mut stmt = conn
             .prepare(
-                "SELECT service, min(repo) FROM deployments WHERE repo IS NOT NULL
-                 GROUP BY service ORDER BY service",
+                "SELECT service, repo, sha FROM (
+                     SELECT service, repo, sha, row_number() OVER (
+                         PARTITION BY service ORDER BY finished_at DESC, id DESC) AS n
+                     FROM deployments
+                     WHERE environment = 'production' AND repo IS NOT NULL
+                       AND coalesce(status, 'success') = 'success')
+                 WHERE n = 1 ORDER BY service",
             )
             .unwrap();
-        let services: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        let services: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -221,14 +227,14 @@ impl Subject {
 
 /// Writes the events script for this run: the services, a fresh nonce and the first
 /// timestamp above [`EVENTS`].
-fn events_script(path: &Path, services: &[(String, String)], start: DateTime<Utc>) {
+fn events_script(path: &Path, services: &[(String, String, String)], start: DateTime<Utc>) {
     let nonce = format!("{:08x}", Utc::now().timestamp() as u32);
     let mut text = format!(
         "token = {TOKEN:?}\nnonce = {nonce:?}\nstart = {}\nservices = {{\n",
         start.timestamp()
     );
-    for (service, repo) in services {
-        text.push_str(&format!("  {{{service:?}, {repo:?}}},\n"));
+    for (service, repo, head) in services {
+        text.push_str(&format!("  {{{service:?}, {repo:?}, {head:?}}},\n"));
     }
     text.push_str("}\n");
     text.push_str(EVENTS);
@@ -391,12 +397,19 @@ pub async fn measure(
     let client = reqwest::Client::new();
 
     let pages = pages(&client, &server, &subject.service, end, runs).await;
+    // On the history as imported: after the load, the service's newest deployed commit
+    // is one the load posted.
+    let new_deployment = new_deployments(&client, &server, subject, end, runs).await;
 
     let healthz_script = dir.path().join("healthz.lua");
     std::fs::write(&healthz_script, REPORT).unwrap();
     let healthz = wrk(&server.url("/healthz"), &healthz_script, seconds, 64);
 
-    let start = (end + Days::new(1)).and_hms_opt(0, 0, 0).unwrap().and_utc();
+    // After the new deployments' (30 days after the history), so the load's come last.
+    let start = (end + Days::new(60))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
     // Beside the database, for trying the load by hand.
     let script = db.with_extension("events.lua");
     events_script(&script, &subject.services, start);
@@ -413,8 +426,6 @@ pub async fn measure(
     let started = Instant::now();
     get_ok(&client, &server.url("/api/v1/metrics")).await;
     let settle_after_load = started.elapsed();
-
-    let new_deployment = new_deployments(&client, &server, subject, end, runs).await;
     let peak_rss_mib = server.peak_rss_mib();
     server.stop();
     Http {
