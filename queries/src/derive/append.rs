@@ -17,8 +17,8 @@ use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, OptionalExt, params};
 use shiplog_model::Change;
 
-use super::Deriver;
 use super::sequence::{Commit, Kind, MICROS_PER_HOUR, next_tip};
+use super::{Deriver, Head};
 use crate::QueryError;
 use crate::temp::set_names;
 
@@ -99,19 +99,7 @@ struct Fact {
     reach_tip: Option<String>,
 }
 
-/// An `environment_heads` row.
-#[derive(Debug, Clone, PartialEq)]
-struct HeadRow {
-    environment: Option<String>,
-    production: bool,
-    deployment_id: String,
-    sha: String,
-    finished_at: i64,
-    repo: Option<String>,
-    commits_ahead: Option<i32>,
-}
-
-/// A stored deployment stored for the first time, its repository resolved.
+/// A deployment stored for the first time, its repository resolved.
 #[derive(Debug, Clone)]
 struct New {
     id: String,
@@ -131,7 +119,7 @@ pub(super) struct Plan {
     /// A stored deployment the first appended one rolls back.
     rolls_back: Option<String>,
     /// The service's `environment_heads` rows, when they change.
-    heads: Option<Vec<HeadRow>>,
+    heads: Option<Vec<Head>>,
 }
 
 impl Plan {
@@ -681,16 +669,16 @@ impl Planner<'_> {
         &mut self,
         new: &[New],
         last: Option<&Fact>,
-    ) -> Result<Option<Option<Vec<HeadRow>>>, QueryError> {
+    ) -> Result<Option<Option<Vec<Head>>>, QueryError> {
         if new.is_empty() {
             return Ok(Some(None));
         }
         let mut stmt = self
             .conn
             .prepare_cached(include_str!("../sql/service_heads.sql"))?;
-        let mut heads: Vec<HeadRow> = stmt
+        let mut heads: Vec<Head> = stmt
             .query_map(params![self.service], |r| {
-                Ok(HeadRow {
+                Ok(Head {
                     environment: r.get(0)?,
                     production: r.get(1)?,
                     deployment_id: r.get(2)?,
@@ -705,7 +693,7 @@ impl Planner<'_> {
         let settings = &self.deriver.settings;
         let mut changed: HashSet<Option<String>> = HashSet::new();
         for d in new {
-            let row = HeadRow {
+            let row = Head {
                 environment: d.environment.clone(),
                 production: settings.is_production(d.environment.as_deref()),
                 deployment_id: d.id.clone(),
@@ -771,7 +759,7 @@ impl Planner<'_> {
         &mut self,
         repo: &str,
         sha: &str,
-        production: &HeadRow,
+        production: &Head,
     ) -> Result<Option<Option<i32>>, QueryError> {
         let walked = self.walk(repo, sha, Some(&production.sha), production.finished_at)?;
         let Some((found, _)) = walked else {

@@ -456,6 +456,7 @@ impl Deriver {
                     sha: sha.clone(),
                     finished_at,
                     repo: repo.clone(),
+                    commits_ahead: None,
                 },
             );
             if !production {
@@ -513,8 +514,8 @@ fn write_walk_state(
     Ok(unstored.flush()?)
 }
 
-/// An environment's newest successful deployment.
-#[derive(Debug, Clone)]
+/// An environment's newest successful deployment (an `environment_heads` row).
+#[derive(Debug, Clone, PartialEq)]
 struct Head {
     environment: Option<String>,
     production: bool,
@@ -522,6 +523,8 @@ struct Head {
     sha: String,
     finished_at: i64,
     repo: Option<String>,
+    /// How many commits it has that production lacks (see `write_heads`).
+    commits_ahead: Option<i32>,
 }
 
 /// Replaces `service`'s rows of `environment_heads`: each pre-production head with
