@@ -17,7 +17,7 @@ use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, OptionalExt, params};
 use shiplog_model::Change;
 
-use super::sequence::{Commit, Kind, MICROS_PER_HOUR, next_tip};
+use super::sequence::{Commit, Kind, MICROS_PER_HOUR, next_tip, walk};
 use super::{Deriver, Head};
 use crate::QueryError;
 use crate::temp::set_names;
@@ -361,7 +361,7 @@ pub(super) fn plan(
         added: HashSet::new(),
         listed: None,
         reached: HashMap::new(),
-        stored_heads: None,
+        stored_heads: HashMap::new(),
     };
     let tail = stored.tails.get(service).cloned();
     let production: Vec<&New> = new
@@ -403,7 +403,7 @@ pub(super) fn plan(
                 .map(|f| f.sha_in_graph);
             let earlier = match earlier {
                 Some(in_graph) => Some(Some(in_graph)),
-                None => planner.head_in_graph(&d.sha, &d.repo)?,
+                None => planner.head_in_graph(&d.sha, &d.repo),
             };
             if let Some(in_graph) = earlier {
                 // A rollback to an earlier deployment's sha.
@@ -474,8 +474,7 @@ struct Planner<'a> {
     reached: HashMap<String, bool>,
     /// Shas asked about that are heads of stored deployments: their repositories,
     /// and whether those store them.
-    /// `None` until asked.
-    stored_heads: Option<HashMap<String, Vec<StoredHead>>>,
+    stored_heads: HashMap<String, Vec<StoredHead>>,
 }
 
 impl Planner<'_> {
@@ -505,7 +504,7 @@ impl Planner<'_> {
                 .or_default()
                 .push((row.get(1)?, row.get(2)?));
         }
-        self.stored_heads = Some(heads);
+        self.stored_heads = heads;
         if self.lists_commits()? {
             return Ok(());
         }
@@ -525,36 +524,20 @@ impl Planner<'_> {
             }
         }
         let asking: Vec<String> = asking.into_iter().map(str::to_owned).collect();
-        let answer = self.reached(&asking)?;
-        for sha in asking {
-            let was = answer.contains(&sha);
-            self.reached.insert(sha, was);
-        }
-        Ok(())
+        self.ask(asking)
     }
 
     /// Whether `sha` is the head of a stored deployment of the service: `Some` with
     /// whether `repo`'s graph stores it (`None` when only a deployment of another
     /// repository has it).
-    fn head_in_graph(&self, sha: &str, repo: &str) -> Result<Option<Option<bool>>, QueryError> {
-        let rows = match &self.stored_heads {
-            Some(heads) => heads.get(sha).cloned().unwrap_or_default(),
-            None => {
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT repo, sha_in_graph FROM deploy_facts WHERE service = ? AND sha = ?",
-                )?;
-                stmt.query_map(params![self.service, sha], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?
-            }
-        };
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
+    /// Only after [`Planner::prefetch`], which asks about every appended sha.
+    fn head_in_graph(&self, sha: &str, repo: &str) -> Option<Option<bool>> {
+        let rows = self.stored_heads.get(sha)?;
+        Some(
             rows.iter()
                 .find(|(r, _)| r.as_deref() == Some(repo))
                 .map(|(_, in_graph)| *in_graph),
-        ))
+        )
     }
 
     fn recent(&self, repo: &str, sha: &str) -> &Commit {
@@ -587,35 +570,28 @@ impl Planner<'_> {
         if let Some(tip) = watched {
             self.reached.insert(tip.to_owned(), true);
         }
+        let parents = |sha: &str| recent.get(repo, sha).map(|c| c.parents.as_slice());
         loop {
             let mut asking: Vec<String> = Vec::new();
-            let mut found: Vec<String> = Vec::new();
-            let mut met = false;
-            let mut seen: HashSet<&str> = HashSet::new();
-            let mut stack = vec![head];
-            while let Some(sha) = stack.pop() {
-                met |= watched == Some(sha);
-                if self.added.contains(sha) || !seen.insert(sha) {
-                    continue;
+            // Stops where this plan's walks or the service's did, and, until asked
+            // about, at commits probably reached (asking about every commit met).
+            let stops = |sha: &str| {
+                if self.added.contains(sha) {
+                    return true;
                 }
-                let commit = recent.get(repo, sha);
                 match self.reached.get(sha) {
-                    Some(true) => continue,
-                    Some(false) => {}
+                    Some(reached) => *reached,
                     None => {
                         asking.push(sha.to_owned());
-                        if commit.is_none_or(|c| c.committed_at < horizon) {
-                            continue;
-                        }
+                        recent
+                            .get(repo, sha)
+                            .is_none_or(|c| c.committed_at < horizon)
                     }
                 }
-                found.push(sha.to_owned());
-                if found.len() > MAX_WALK {
-                    return Ok(None);
-                }
-                if let Some(commit) = commit {
-                    stack.extend(commit.parents.iter().rev().map(String::as_str));
-                }
+            };
+            let (found, met) = walk(parents, head, stops, watched);
+            if found.len() > MAX_WALK {
+                return Ok(None);
             }
             if asking.is_empty() {
                 if found.iter().any(|sha| recent.get(repo, sha).is_none()) {
@@ -623,12 +599,20 @@ impl Planner<'_> {
                 }
                 return Ok(Some((found, met)));
             }
-            let answer = self.reached(&asking)?;
-            for sha in asking {
-                let was = answer.contains(&sha);
-                self.reached.insert(sha, was);
-            }
+            asking.sort_unstable();
+            asking.dedup();
+            self.ask(asking)?;
         }
+    }
+
+    /// Asks which of `shas` the service's walks reached, and remembers the answers.
+    fn ask(&mut self, shas: Vec<String>) -> Result<(), QueryError> {
+        let answer = self.reached(&shas)?;
+        for sha in shas {
+            let was = answer.contains(&sha);
+            self.reached.insert(sha, was);
+        }
+        Ok(())
     }
 
     /// Which of `shas` the service's walks reached: its heads, its change sets and

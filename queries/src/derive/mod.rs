@@ -266,12 +266,8 @@ impl Deriver {
         }
         deployments.flush()?;
         shas.flush()?;
-        let mut appended = conn.appender_to_catalog_and_db("appended_incidents", "temp", "main")?;
-        for id in incidents {
-            appended.append_row(params![id])?;
-        }
-        appended.flush()?;
-        drop((deployments, shas, appended));
+        drop((deployments, shas));
+        set_list(conn, "appended_incidents", "id", incidents.iter().copied())?;
         conn.execute(
             include_str!("../sql/appended_incidents.sql"),
             params![i64::from(self.settings.attribution_window_hours)],

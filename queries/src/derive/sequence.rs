@@ -217,7 +217,7 @@ pub(crate) fn walk_new(graph: &Graph, head: &str, known: &HashSet<String>) -> Ve
 pub(crate) fn walk<'g>(
     parents: impl Fn(&str) -> Option<&'g [String]>,
     head: &'g str,
-    known: impl Fn(&str) -> bool,
+    mut known: impl FnMut(&str) -> bool,
     watched: Option<&str>,
 ) -> (Vec<String>, bool) {
     let mut found = Vec::new();
