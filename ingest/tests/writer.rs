@@ -1,39 +1,65 @@
 //! The writer's derived-facts debt: batches are answered once committed and owe the
 //! derivation of what they touched; the debt is paid once for many batches (on a
 //! reader's request, when idle, at shutdown), survives a failed payment and a stop,
-//! and is paid at the next start. On a real DuckDB file.
+//! and is paid at the next start, by the settler, before `spawn` returns. On a real
+//! DuckDB file.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::store::{
-    Delivery, Refresh, RefreshError, Store, Submission, Touched, WriteError, WriteFailure, Writer,
-    WriterOptions, pending,
+    Delivery, Refresh, RefreshError, StartFailure, Store, Submission, Touched, WriteError,
+    WriteFailure, Writer, WriterOptions, pending,
 };
 use shiplog_ingest::typed_delivery;
+use shiplog_model::{RepoName, ServiceName};
 
-/// Records every payment it is asked for; fails while `fail` is set.
+/// Records every payment it is asked for; fails while `fail` is set, and its
+/// start-up check while `stale_fails` is set.
 #[derive(Clone, Default)]
 struct Recorder {
     calls: Arc<Mutex<Vec<Touched>>>,
     fail: Arc<Mutex<bool>>,
+    stale_fails: Arc<Mutex<bool>>,
+    steps: Arc<Mutex<Vec<Step>>>,
 }
+
+/// A call, `bring_current` or `refresh`, with the name of the thread it ran on.
+type Step = (&'static str, Option<String>);
 
 impl Recorder {
     fn calls(&self) -> Vec<Touched> {
         self.calls.lock().unwrap().clone()
     }
+
+    fn steps(&self) -> Vec<Step> {
+        self.steps.lock().unwrap().clone()
+    }
+
+    fn step(&self, name: &'static str) {
+        let thread = std::thread::current().name().map(str::to_owned);
+        self.steps.lock().unwrap().push((name, thread));
+    }
 }
 
 impl Refresh for Recorder {
     fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), RefreshError> {
+        self.step("refresh");
         if *self.fail.lock().unwrap() {
             return Err("derivation failed on purpose".into());
         }
         // As services and repositories: which rows were new is the derivation's concern.
         self.calls.lock().unwrap().push(touched.coarse());
         Ok(())
+    }
+
+    fn bring_current(&mut self, _: &duckdb::Connection) -> Result<bool, RefreshError> {
+        self.step("bring_current");
+        if *self.stale_fails.lock().unwrap() {
+            return Err("settings check failed on purpose".into());
+        }
+        Ok(false)
     }
 }
 
@@ -69,8 +95,11 @@ fn event(text: &str) -> Submission {
 
 fn owed(names: &[&str], repos: &[&str]) -> Touched {
     Touched {
-        services: names.iter().map(|s| s.to_string()).collect(),
-        repos: repos.iter().map(|s| s.to_string()).collect(),
+        services: names
+            .iter()
+            .map(|s| ServiceName::parse(s).unwrap())
+            .collect(),
+        repos: repos.iter().map(|s| RepoName::parse(s).unwrap()).collect(),
         ..Touched::default()
     }
 }
@@ -168,19 +197,101 @@ async fn a_failed_derivation_keeps_the_debt_for_the_next_start() {
     db.writer.shutdown();
     drop(db);
 
-    let mut conn = Store::open(&path).unwrap().into_connection();
+    let conn = Store::open(&path).unwrap().into_connection();
     let stored: i64 = conn
         .query_row("SELECT count(*) FROM deployments", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 2, "the events were kept");
     let expected = owed(&["api", "web"], &[]);
     assert_eq!(pending::load(&conn).unwrap(), expected);
+    drop(conn);
 
-    let mut next = Recorder::default();
-    assert!(pending::pay_recorded(&mut conn, &mut next).unwrap());
+    // The next start pays it before `spawn` returns, unasked.
+    let next = Recorder::default();
+    let db = open(&path, &next, patient());
     assert_eq!(next.calls(), [expected]);
-    assert!(pending::load(&conn).unwrap().is_empty());
-    assert!(!pending::pay_recorded(&mut conn, &mut next).unwrap());
+    assert!(pending::load(&db.reader).unwrap().is_empty());
+    db.writer.shutdown();
+    drop(db);
+    let again = Recorder::default();
+    let db = open(&path, &again, patient());
+    assert!(again.calls().is_empty(), "nothing was owed");
+    db.writer.shutdown();
+}
+
+fn settler() -> Option<String> {
+    Some("shiplog-settler".to_owned())
+}
+
+/// A file whose `derivation_pending` records `service` as owed, as a stopped writer
+/// leaves it.
+fn stopped_owing(path: &std::path::Path, service: &str) {
+    let conn = Store::open(path).unwrap().into_connection();
+    conn.execute(
+        "INSERT INTO derivation_pending VALUES ('service', ?)",
+        [service],
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_settler_brings_facts_current_then_pays_the_recorded_debt_before_spawn_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.duckdb");
+    stopped_owing(&path, "api");
+    let refresh = Recorder::default();
+    let db = open(&path, &refresh, patient());
+    // No settle, no submission: the start-up work is done, in order, on the settler.
+    assert_eq!(
+        refresh.steps(),
+        [("bring_current", settler()), ("refresh", settler())]
+    );
+    assert_eq!(refresh.calls(), [owed(&["api"], &[])]);
+    assert!(pending::load(&db.reader).unwrap().is_empty());
+    db.writer.submit(deployment("d-1", "web")).await.unwrap();
+    db.writer.settle().await.unwrap();
+    assert_eq!(refresh.steps().last(), Some(&("refresh", settler())));
+    db.writer.shutdown();
+}
+
+#[test]
+fn a_failed_start_up_fails_spawn_and_keeps_the_debt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.duckdb");
+    stopped_owing(&path, "api");
+    let spawn = |refresh: &Recorder| {
+        let store = Store::open(&path).unwrap();
+        Writer::spawn(
+            store.into_connection(),
+            Box::new(refresh.clone()),
+            patient(),
+        )
+    };
+
+    let stale = Recorder::default();
+    *stale.stale_fails.lock().unwrap() = true;
+    let error = spawn(&stale).unwrap_err();
+    assert!(
+        matches!(&error, StartFailure::Current(e) if e.to_string().contains("settings check failed")),
+        "{error:?}"
+    );
+    assert_eq!(
+        stale.steps(),
+        [("bring_current", settler())],
+        "nothing paid"
+    );
+
+    let failing = Recorder::default();
+    *failing.fail.lock().unwrap() = true;
+    let error = spawn(&failing).unwrap_err();
+    assert!(
+        matches!(&error, StartFailure::Owed(WriteFailure::Derivation(e)) if e.to_string().contains("failed on purpose")),
+        "{error:?}"
+    );
+
+    // Both failures left the file free and the debt recorded.
+    let conn = Store::open(&path).unwrap().into_connection();
+    assert_eq!(pending::load(&conn).unwrap(), owed(&["api"], &[]));
 }
 
 #[tokio::test]

@@ -23,6 +23,14 @@ pub struct Change {
     pub paths: Option<Vec<String>>,
 }
 
+/// Joins a commit's parent shas where a list travels as text (a [`CommitSha`] holds
+/// no comma).
+pub const PARENT_SEPARATOR: char = ',';
+
+/// Joins a commit's file paths where a list travels as text: the unit separator,
+/// `chr(31)` in SQL (a path the push mapping keeps holds no control character).
+pub const PATH_SEPARATOR: char = '\u{1f}';
+
 /// The pull request whose merge (or squash) commit a change is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PullRequest {

@@ -7,9 +7,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Appender, AppenderParams, Connection, ToSql, params};
 use shiplog_model::event::EventKey;
-use shiplog_model::{Change, Event, Timestamp};
+use shiplog_model::event::{PARENT_SEPARATOR, PATH_SEPARATOR};
+use shiplog_model::{
+    Build, Change, Deployment, Event, EventId, Incident, RepoName, ServiceName, Timestamp,
+};
 
 use super::known::{KnownKeys, Table};
+use super::stored_name;
 
 /// One accepted delivery: what goes into the raw log and the typed events it maps to.
 #[derive(Debug, Clone)]
@@ -40,10 +44,10 @@ pub struct Delivery {
 pub struct Touched {
     /// Services whose deployments or incidents changed (old and new service names):
     /// recomputed whole.
-    pub services: BTreeSet<String>,
+    pub services: BTreeSet<ServiceName>,
     /// Repositories whose stored commits changed: every service deploying one is
     /// recomputed whole.
-    pub repos: BTreeSet<String>,
+    pub repos: BTreeSet<RepoName>,
     /// Rows stored for the first time, which the derivation may extend its facts with
     /// instead of recomputing the services whole.
     pub appended: Appended,
@@ -57,9 +61,9 @@ pub struct Appended {
     /// Commits, as stored (with their pull request, whose key was new as well).
     pub commits: Vec<Change>,
     /// `(service, id)` of deployments.
-    pub deployments: Vec<(String, String)>,
+    pub deployments: Vec<(ServiceName, EventId)>,
     /// `(service, id)` of incidents.
-    pub incidents: Vec<(String, String)>,
+    pub incidents: Vec<(ServiceName, EventId)>,
 }
 
 impl Appended {
@@ -103,7 +107,7 @@ impl Touched {
         let mut services = self.services.clone();
         services.extend(deployments.iter().chain(incidents).map(|(s, _)| s.clone()));
         let mut repos = self.repos.clone();
-        repos.extend(commits.iter().map(|c| c.repo.to_string()));
+        repos.extend(commits.iter().map(|c| c.repo.clone()));
         Touched {
             services,
             repos,
@@ -137,6 +141,15 @@ const STAGING_TABLES: [&str; 8] = [
     "stage_incidents",
     "stage_builds",
 ];
+
+/// Where a delivery's key stands against the raw log.
+enum Claim {
+    /// Certainly not stored: appended straight to the log.
+    New,
+    /// Possibly stored: in the row with this `seq` when the writer holds the stored
+    /// keys, anywhere when it does not (`None`). Staged for `sql/insert_raw.sql`.
+    MaybeStored(Option<i64>),
+}
 
 /// The writer connection's staging tables (`sql/stage.sql`), created once per
 /// connection: rows that may already be stored are appended there, then merged into
@@ -183,6 +196,29 @@ impl Staging {
         new
     }
 
+    /// Where a delivery's key stands. A certainly new key is remembered as stored at
+    /// `seq` at once; a possible repeat is remembered once its row is stored
+    /// ([`Staging::stored`]), so the row it may repeat stays the one it points at.
+    fn claim_delivery(&mut self, key: &str, seq: i64) -> Claim {
+        let Some(known) = &mut self.known else {
+            return Claim::MaybeStored(None);
+        };
+        match known.delivery_seq(key) {
+            Some(stored) => Claim::MaybeStored(Some(stored)),
+            None => {
+                known.insert_delivery(key, seq);
+                Claim::New
+            }
+        }
+    }
+
+    /// Notes deliveries the upsert stored, at their `seq`.
+    fn stored(&mut self, key: &str, seq: i64) {
+        if let Some(known) = &mut self.known {
+            known.insert_delivery(key, seq);
+        }
+    }
+
     /// Writes `deliveries` (in arrival order) with raw-log sequence numbers from
     /// `first_seq`. The caller owns the transaction.
     pub fn write(
@@ -218,24 +254,29 @@ impl Staging {
                 }
                 let seq = first_seq + candidates;
                 candidates += 1;
-                let certain = self.claim(Table::Raw, &d.delivery_key, "");
-                raw.append(
-                    certain,
-                    params![
-                        d.delivery_key,
-                        seq,
-                        d.source,
-                        d.event_type,
-                        micros(d.received_at),
-                        d.headers,
-                        d.body,
-                        d.unmapped
-                    ],
-                )?;
-                if certain {
-                    new[index] = true;
-                } else {
-                    staged.push((index, seq));
+                let received_at = micros(d.received_at);
+                let stored_seq;
+                let mut row: Vec<&dyn ToSql> = vec![
+                    &d.delivery_key,
+                    &seq,
+                    &d.source,
+                    &d.event_type,
+                    &received_at,
+                    &d.headers,
+                    &d.body,
+                    &d.unmapped,
+                ];
+                match self.claim_delivery(&d.delivery_key, seq) {
+                    Claim::New => {
+                        raw.direct.append(row.as_slice())?;
+                        new[index] = true;
+                    }
+                    Claim::MaybeStored(at) => {
+                        stored_seq = at;
+                        row.push(&stored_seq);
+                        raw.staged.append(row.as_slice())?;
+                        staged.push((index, seq));
+                    }
                 }
             }
             raw.finish()?;
@@ -248,6 +289,9 @@ impl Staging {
             clear(conn, "stage_raw")?;
             for (index, seq) in staged {
                 new[index] = inserted.contains(&seq);
+                if new[index] {
+                    self.stored(&deliveries[index].delivery_key, seq);
+                }
             }
         }
         update_unmapped(conn, &replayed)?;
@@ -277,7 +321,9 @@ impl Staging {
             let mut statement = conn.prepare_cached(include_str!("sql/touched_services.sql"))?;
             let services = statement.query_map([], |row| row.get::<_, String>(0))?;
             for service in services {
-                touched.services.insert(service?);
+                touched
+                    .services
+                    .insert(stored_name(&service?, ServiceName::parse)?);
             }
         }
         let merge = |rows: usize, sql: &str, table: &'static str| -> duckdb::Result<()> {
@@ -325,177 +371,41 @@ impl Staging {
         Ok(touched)
     }
 
-    /// Appends each typed event to its table or its staging table, notes what the new
-    /// rows touch (the staged ones are read back by `touched_services.sql`), and
-    /// returns how many rows were staged.
+    /// Appends each typed event to its table or its staging table (certainly new rows
+    /// straight to their table), notes what the new rows touch (the staged ones are
+    /// read back by `touched_services.sql`), and returns how many rows were staged.
     fn route_events(
         &mut self,
         conn: &Connection,
         events: &[Event],
         touched: &mut Touched,
     ) -> duckdb::Result<Staged> {
-        let mut changes = Route::new(conn, "changes", "stage_changes");
-        let mut prs = Route::new(conn, "pull_requests", "stage_pull_requests");
-        let mut deployments = Route::new(conn, "deployments", "stage_deployments");
-        let mut listed = Route::new(conn, "deployment_commits", "stage_deployment_commits");
-        let mut incidents = Route::new(conn, "incidents", "stage_incidents");
-        let mut builds = Route::new(conn, "builds", "stage_builds");
-        let mut commit_lists = 0;
-        let mut estimated_open_times = 0;
+        let mut routes = Routes::new(conn);
         for event in events {
             match event {
                 Event::Change(c) => {
-                    let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
-                    let new = self.claim(Table::Changes, repo, sha);
-                    // Staged lists travel as text (`merge_changes.sql` splits them).
-                    let list = |items: Option<Vec<&str>>, separator: &str| match items {
-                        None => Value::Null,
-                        Some(items) if !new => Value::Text(items.join(separator)),
-                        Some(items) => Value::List(
-                            items
-                                .into_iter()
-                                .map(|s| Value::Text(s.to_owned()))
-                                .collect(),
-                        ),
-                    };
-                    let parents = list(
-                        c.parents
-                            .as_ref()
-                            .map(|p| p.iter().map(|s| s.as_str()).collect()),
-                        ",",
-                    );
-                    let paths = list(
-                        c.paths
-                            .as_ref()
-                            .map(|p| p.iter().map(String::as_str).collect()),
-                        "\u{1f}",
-                    );
-                    changes.append(
-                        new,
-                        params![
-                            repo,
-                            sha,
-                            parents,
-                            micros(c.committed_at),
-                            opt_micros(c.authored_at),
-                            c.author,
-                            c.message,
-                            paths
-                        ],
-                    )?;
-                    let mut pr_new = true;
-                    if let Some(pr) = &c.pr {
-                        pr_new = self.claim(Table::PullRequests, repo, sha);
-                        prs.append(
-                            pr_new,
-                            params![
-                                repo,
-                                sha,
-                                pr.number,
-                                opt_micros(pr.first_commit_at),
-                                opt_micros(pr.opened_at),
-                                opt_micros(pr.merged_at)
-                            ],
-                        )?;
-                    }
-                    if new && pr_new {
-                        touched.appended.commits.push(c.clone());
-                    } else {
-                        touched.repos.insert(repo.to_owned());
-                    }
+                    let new = self.claim(Table::Changes, c.repo.as_str(), c.sha.as_str());
+                    let pr_new = c
+                        .pr
+                        .as_ref()
+                        .map(|_| self.claim(Table::PullRequests, c.repo.as_str(), c.sha.as_str()));
+                    routes.change(c, new, pr_new, touched)?;
                 }
                 Event::Deployment(d) => {
                     let new = self.claim(Table::Deployments, d.id.as_str(), "");
-                    deployments.append(
-                        new,
-                        params![
-                            d.id.as_str(),
-                            d.service.as_str(),
-                            d.environment,
-                            d.repo.as_ref().map(|r| r.as_str()),
-                            d.sha.as_str(),
-                            d.status,
-                            opt_micros(d.started_at),
-                            micros(d.finished_at),
-                            d.team,
-                            d.commits.as_ref().map(|_| true)
-                        ],
-                    )?;
-                    if let Some(commits) = &d.commits {
-                        commit_lists += usize::from(!new);
-                        for (position, commit) in commits.iter().enumerate() {
-                            listed.append(
-                                new,
-                                params![
-                                    d.id.as_str(),
-                                    position as i32,
-                                    commit.sha.as_str(),
-                                    opt_micros(commit.committed_at)
-                                ],
-                            )?;
-                        }
-                    }
-                    if new {
-                        let key = (d.service.to_string(), d.id.to_string());
-                        touched.appended.deployments.push(key);
-                    }
+                    routes.deployment(d, new, touched)?;
                 }
                 Event::Incident(i) => {
-                    let (opened_at, resolved_at) = (micros(i.opened_at), opt_micros(i.resolved_at));
-                    let (id, service) = (i.id.as_str(), i.service.as_str());
-                    let (deployment_id, sha) = (
-                        i.deployment_id.as_ref().map(|d| d.as_str()),
-                        i.sha.as_ref().map(|s| s.as_str()),
-                    );
-                    let mut row: Vec<&dyn ToSql> = vec![
-                        &id,
-                        &service,
-                        &opened_at,
-                        &resolved_at,
-                        &i.severity,
-                        &deployment_id,
-                        &sha,
-                        &i.title,
-                    ];
-                    // Staged, it also says whether `opened_at` is only a stand-in.
-                    let new = self.claim(Table::Incidents, id, "");
-                    if !new {
-                        row.push(&i.opened_at_estimated);
-                        estimated_open_times += usize::from(i.opened_at_estimated);
-                    }
-                    incidents.append(new, row.as_slice())?;
-                    if new {
-                        let key = (i.service.to_string(), i.id.to_string());
-                        touched.appended.incidents.push(key);
-                    }
+                    let new = self.claim(Table::Incidents, i.id.as_str(), "");
+                    routes.incident(i, new, touched)?;
                 }
                 Event::Build(b) => {
-                    builds.append(
-                        self.claim(Table::Builds, b.id.as_str(), ""),
-                        params![
-                            b.id.as_str(),
-                            b.repo.as_str(),
-                            b.sha.as_str(),
-                            b.status,
-                            b.branch,
-                            opt_micros(b.started_at),
-                            micros(b.finished_at),
-                            b.provider
-                        ],
-                    )?;
+                    let new = self.claim(Table::Builds, b.id.as_str(), "");
+                    routes.build(b, new)?;
                 }
             }
         }
-        Ok(Staged {
-            changes: changes.finish()?,
-            pull_requests: prs.finish()?,
-            deployments: deployments.finish()?,
-            commit_lists,
-            listed_commits: listed.finish()?,
-            estimated_open_times,
-            incidents: incidents.finish()?,
-            builds: builds.finish()?,
-        })
+        routes.finish()
     }
 }
 
@@ -639,5 +549,205 @@ impl<'c> Route<'c> {
     fn finish(self) -> duckdb::Result<usize> {
         self.direct.finish()?;
         self.staged.finish()
+    }
+}
+
+/// A batch's routes, one per typed table, and what the merges after them need to know.
+struct Routes<'c> {
+    changes: Route<'c>,
+    pull_requests: Route<'c>,
+    deployments: Route<'c>,
+    listed_commits: Route<'c>,
+    incidents: Route<'c>,
+    builds: Route<'c>,
+    /// Staged deployments that carry a commit list (it replaces the stored one).
+    commit_lists: usize,
+    /// Staged incidents whose `opened_at` is a stand-in.
+    estimated_open_times: usize,
+}
+
+impl<'c> Routes<'c> {
+    fn new(conn: &'c Connection) -> Routes<'c> {
+        Routes {
+            changes: Route::new(conn, "changes", "stage_changes"),
+            pull_requests: Route::new(conn, "pull_requests", "stage_pull_requests"),
+            deployments: Route::new(conn, "deployments", "stage_deployments"),
+            listed_commits: Route::new(conn, "deployment_commits", "stage_deployment_commits"),
+            incidents: Route::new(conn, "incidents", "stage_incidents"),
+            builds: Route::new(conn, "builds", "stage_builds"),
+            commit_lists: 0,
+            estimated_open_times: 0,
+        }
+    }
+
+    /// A commit, and its pull request when it is one's merge commit (`pr_new` is
+    /// `Some` then). A commit whose rows are all new is handed to the derivation
+    /// itself; any other marks its repository.
+    fn change(
+        &mut self,
+        c: &Change,
+        new: bool,
+        pr_new: Option<bool>,
+        touched: &mut Touched,
+    ) -> duckdb::Result<()> {
+        let (repo, sha) = (c.repo.as_str(), c.sha.as_str());
+        // A staged list travels as text (`merge_changes.sql` splits it).
+        let list = |items: Option<Vec<&str>>, separator: char| match items {
+            None => Value::Null,
+            Some(items) if !new => Value::Text(items.join(&separator.to_string())),
+            Some(items) => Value::List(
+                items
+                    .into_iter()
+                    .map(|s| Value::Text(s.to_owned()))
+                    .collect(),
+            ),
+        };
+        let parents = list(
+            c.parents
+                .as_ref()
+                .map(|p| p.iter().map(|s| s.as_str()).collect()),
+            PARENT_SEPARATOR,
+        );
+        let paths = list(
+            c.paths
+                .as_ref()
+                .map(|p| p.iter().map(String::as_str).collect()),
+            PATH_SEPARATOR,
+        );
+        self.changes.append(
+            new,
+            params![
+                repo,
+                sha,
+                parents,
+                micros(c.committed_at),
+                opt_micros(c.authored_at),
+                c.author,
+                c.message,
+                paths
+            ],
+        )?;
+        if let (Some(pr), Some(pr_new)) = (&c.pr, pr_new) {
+            self.pull_requests.append(
+                pr_new,
+                params![
+                    repo,
+                    sha,
+                    pr.number,
+                    opt_micros(pr.first_commit_at),
+                    opt_micros(pr.opened_at),
+                    opt_micros(pr.merged_at)
+                ],
+            )?;
+        }
+        if new && pr_new != Some(false) {
+            touched.appended.commits.push(c.clone());
+        } else {
+            touched.repos.insert(c.repo.clone());
+        }
+        Ok(())
+    }
+
+    /// A deployment and the commits it lists, if it lists them.
+    fn deployment(
+        &mut self,
+        d: &Deployment,
+        new: bool,
+        touched: &mut Touched,
+    ) -> duckdb::Result<()> {
+        self.deployments.append(
+            new,
+            params![
+                d.id.as_str(),
+                d.service.as_str(),
+                d.environment,
+                d.repo.as_ref().map(|r| r.as_str()),
+                d.sha.as_str(),
+                d.status,
+                opt_micros(d.started_at),
+                micros(d.finished_at),
+                d.team,
+                d.commits.as_ref().map(|_| true)
+            ],
+        )?;
+        if let Some(commits) = &d.commits {
+            self.commit_lists += usize::from(!new);
+            for (position, commit) in commits.iter().enumerate() {
+                self.listed_commits.append(
+                    new,
+                    params![
+                        d.id.as_str(),
+                        position as i32,
+                        commit.sha.as_str(),
+                        opt_micros(commit.committed_at)
+                    ],
+                )?;
+            }
+        }
+        if new {
+            let key = (d.service.clone(), d.id.clone());
+            touched.appended.deployments.push(key);
+        }
+        Ok(())
+    }
+
+    fn incident(&mut self, i: &Incident, new: bool, touched: &mut Touched) -> duckdb::Result<()> {
+        let (opened_at, resolved_at) = (micros(i.opened_at), opt_micros(i.resolved_at));
+        let (id, service) = (i.id.as_str(), i.service.as_str());
+        let (deployment_id, sha) = (
+            i.deployment_id.as_ref().map(|d| d.as_str()),
+            i.sha.as_ref().map(|s| s.as_str()),
+        );
+        let mut row: Vec<&dyn ToSql> = vec![
+            &id,
+            &service,
+            &opened_at,
+            &resolved_at,
+            &i.severity,
+            &deployment_id,
+            &sha,
+            &i.title,
+        ];
+        // Staged, it also says whether `opened_at` is only a stand-in.
+        if !new {
+            row.push(&i.opened_at_estimated);
+            self.estimated_open_times += usize::from(i.opened_at_estimated);
+        }
+        self.incidents.append(new, row.as_slice())?;
+        if new {
+            let key = (i.service.clone(), i.id.clone());
+            touched.appended.incidents.push(key);
+        }
+        Ok(())
+    }
+
+    fn build(&mut self, b: &Build, new: bool) -> duckdb::Result<()> {
+        self.builds.append(
+            new,
+            params![
+                b.id.as_str(),
+                b.repo.as_str(),
+                b.sha.as_str(),
+                b.status,
+                b.branch,
+                opt_micros(b.started_at),
+                micros(b.finished_at),
+                b.provider
+            ],
+        )
+    }
+
+    /// Writes every route out; returns how many rows each staging table received.
+    fn finish(self) -> duckdb::Result<Staged> {
+        Ok(Staged {
+            changes: self.changes.finish()?,
+            pull_requests: self.pull_requests.finish()?,
+            deployments: self.deployments.finish()?,
+            commit_lists: self.commit_lists,
+            listed_commits: self.listed_commits.finish()?,
+            estimated_open_times: self.estimated_open_times,
+            incidents: self.incidents.finish()?,
+            builds: self.builds.finish()?,
+        })
     }
 }

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "walk_state",
         include_str!("migrations/0007_walk_state.sql"),
     ),
+    (
+        8,
+        "raw_log_without_key_index",
+        include_str!("migrations/0008_raw_log_without_key_index.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

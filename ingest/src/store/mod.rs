@@ -17,8 +17,19 @@ pub use batch::{Appended, BatchResult, Delivery, Staging, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
     DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, RefreshError,
-    Submission, WriteError, WriteFailure, Writer, WriterOptions, WriterStats,
+    StartFailure, Submission, WriteError, WriteFailure, Writer, WriterOptions, WriterStats,
 };
+
+/// A name read back from the store, parsed again: the store holds only names parsed at
+/// the edge, so a refusal means the file was written by something else.
+fn stored_name<T>(
+    raw: &str,
+    parse: fn(&str) -> Result<T, shiplog_model::NameError>,
+) -> duckdb::Result<T> {
+    parse(raw).map_err(|e| {
+        duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Text, Box::new(e))
+    })
+}
 
 /// Why the store could not be opened or written.
 #[derive(Debug, thiserror::Error)]

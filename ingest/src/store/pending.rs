@@ -2,11 +2,13 @@
 //! derived facts they touch later, once for many batches (see `writer.rs`). What it owes is
 //! recorded in `derivation_pending` in the events' own transaction and cleared in the
 //! transaction that pays it, so a crash in between leaves the debt on disk and the
-//! next start pays it before anything is read.
+//! next start's settler pays it before anything is read (`Writer::spawn` loads it).
 
 use duckdb::{Connection, Transaction, params};
+use shiplog_model::{RepoName, ServiceName};
 
 use super::batch::Touched;
+use super::stored_name;
 use super::writer::{Refresh, WriteFailure};
 
 const SERVICE: &str = "service";
@@ -21,8 +23,10 @@ pub fn load(conn: &Connection) -> duckdb::Result<Touched> {
         let kind: String = row.get(0)?;
         let name: String = row.get(1)?;
         match kind.as_str() {
-            REPO => owed.repos.insert(name),
-            _ => owed.services.insert(name),
+            REPO => owed.repos.insert(stored_name(&name, RepoName::parse)?),
+            _ => owed
+                .services
+                .insert(stored_name(&name, ServiceName::parse)?),
         };
     }
     Ok(owed)
@@ -36,8 +40,11 @@ pub(super) fn record(conn: &Connection, recorded: &Touched, more: &Touched) -> d
     let services = more
         .services
         .difference(&recorded.services)
-        .map(|s| (SERVICE, s));
-    let repos = more.repos.difference(&recorded.repos).map(|r| (REPO, r));
+        .map(|s| (SERVICE, s.as_str()));
+    let repos = more
+        .repos
+        .difference(&recorded.repos)
+        .map(|r| (REPO, r.as_str()));
     let mut rows = services.chain(repos).peekable();
     if rows.peek().is_none() {
         return Ok(());
@@ -47,18 +54,6 @@ pub(super) fn record(conn: &Connection, recorded: &Touched, more: &Touched) -> d
         appender.append_row(params![kind, name])?;
     }
     appender.flush()
-}
-
-/// Recomputes what `owed` names and clears the record, in one transaction.
-pub fn pay(
-    conn: &mut Connection,
-    refresh: &mut dyn Refresh,
-    owed: &Touched,
-) -> Result<(), WriteFailure> {
-    if owed.is_empty() {
-        return Ok(());
-    }
-    pay_in(begin(conn)?, refresh, owed)
 }
 
 /// Starts a payment's transaction, its snapshot taken now (DuckDB takes it at a
@@ -85,15 +80,4 @@ pub(super) fn pay_in(
         .map_err(WriteFailure::at("clearing the derived facts owed"))?;
     tx.commit()
         .map_err(WriteFailure::at("committing a payment of derived facts"))
-}
-
-/// Pays whatever the file records as owed (at start, before the first read). Returns
-/// whether anything was owed.
-pub fn pay_recorded(
-    conn: &mut Connection,
-    refresh: &mut dyn Refresh,
-) -> Result<bool, WriteFailure> {
-    let owed = load(conn).map_err(WriteFailure::at("reading derivation_pending"))?;
-    pay(conn, refresh, &owed)?;
-    Ok(!owed.is_empty())
 }

@@ -20,6 +20,12 @@
 //! lock. So the rows of `derivation_pending` a payment deletes are the ones it pays,
 //! and a batch that commits during a payment records its debt anew for the next.
 //!
+//! The settler's first job, before the writer thread starts, is to bring the derived
+//! facts current ([`Refresh::bring_current`]: the settings they were computed with
+//! changed) and to pay the debt a stopped writer left on disk; [`Writer::spawn`]
+//! returns once it is done, so the first read sees current facts and no derived fact
+//! is written on any other thread.
+//!
 //! Threads rather than tokio tasks: every step is blocking DuckDB work, and dedicated
 //! threads keep it off the runtime's workers without `spawn_blocking` per batch. The
 //! queue is bounded in events (a semaphore), so a full queue is refused at once
@@ -40,9 +46,20 @@ use super::pending;
 
 /// Recomputes the derived facts of what batches touched, in the caller's transaction.
 /// Implemented by the `queries` crate and handed in by the binary, so that `ingest`
-/// knows no metric.
+/// knows no metric. Called only on the settler's thread.
 pub trait Refresh: Send + 'static {
     fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), RefreshError>;
+
+    /// Recomputes whatever is stale for a reason other than the events (the derived
+    /// facts were computed with other settings, or by another version of the
+    /// derivation), in its own transaction on `conn`; returns whether it recomputed
+    /// anything. The settler's first job, before the recorded debt is paid and before
+    /// any batch is written. A derivation that depends on the events alone has
+    /// nothing to check, hence the default.
+    fn bring_current(&mut self, conn: &Connection) -> Result<bool, RefreshError> {
+        let _ = conn;
+        Ok(false)
+    }
 }
 
 /// Whatever the derivation fails with.
@@ -72,6 +89,21 @@ impl WriteFailure {
             source: Arc::new(source),
         }
     }
+}
+
+/// Why the writer did not start. Nothing is left running: the settler's start-up
+/// failed before the writer thread began, and a debt it could not pay stays recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum StartFailure {
+    /// Preparing the connections, or starting a thread.
+    #[error("{0}")]
+    Writer(WriteFailure),
+    /// [`Refresh::bring_current`] failed.
+    #[error("{0}")]
+    Current(RefreshError),
+    /// Paying the debt a stopped writer recorded failed.
+    #[error("{0}")]
+    Owed(WriteFailure),
 }
 
 impl From<RefreshError> for WriteFailure {
@@ -223,6 +255,13 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Debt> {
     shared.0.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Tells the settler that the writer thread has stopped: it pays what is left, then
+/// stops too.
+fn close(shared: &Shared) {
+    lock(shared).closing = true;
+    shared.1.notify_all();
+}
+
 /// A handle to the writer; clones share one queue.
 #[derive(Clone)]
 pub struct Writer {
@@ -259,20 +298,23 @@ impl Drop for PauseGuard {
 }
 
 impl Writer {
-    /// Starts the writer and settler threads on `conn` (a connection of a migrated
-    /// store whose recorded debt is paid: see [`pending::pay_recorded`]).
+    /// Starts the settler and the writer thread on `conn` (a connection of a migrated
+    /// store). Returns once the settler's start-up is done: the derived facts brought
+    /// current ([`Refresh::bring_current`]) and the debt recorded on disk paid, so a
+    /// read after `spawn` sees current facts.
     pub fn spawn(
         conn: Connection,
         refresh: Box<dyn Refresh>,
         options: WriterOptions,
-    ) -> Result<Writer, WriteFailure> {
+    ) -> Result<Writer, StartFailure> {
         let next_seq: i64 = conn
             .query_row(
                 "SELECT COALESCE(max(seq), 0) + 1 FROM raw_events",
                 [],
                 |r| r.get(0),
             )
-            .map_err(WriteFailure::at("reading the raw log's last number"))?;
+            .map_err(WriteFailure::at("reading the raw log's last number"))
+            .map_err(StartFailure::Writer)?;
         let (tx, rx) = mpsc::channel();
         let capacity = options.queue_events.max(1);
         let pause: Pause = Arc::new((Mutex::new(false), Condvar::new()));
@@ -281,10 +323,12 @@ impl Writer {
         // re-binds them), so the cache saves parsing only; it holds every statement
         // of a batch.
         conn.set_prepared_statement_cache_capacity(64);
-        let staging =
-            Staging::for_sole_writer(&conn).map_err(WriteFailure::at("preparing the writer"))?;
-        let owed =
-            pending::load(&conn).map_err(WriteFailure::at("reading the owed derivations"))?;
+        let staging = Staging::for_sole_writer(&conn)
+            .map_err(WriteFailure::at("preparing the writer"))
+            .map_err(StartFailure::Writer)?;
+        let owed = pending::load(&conn)
+            .map_err(WriteFailure::at("reading the owed derivations"))
+            .map_err(StartFailure::Writer)?;
         let now = Instant::now();
         let debt: Shared = Arc::new((
             Mutex::new(Debt {
@@ -301,7 +345,8 @@ impl Writer {
         let settler = Settler {
             conn: conn
                 .try_clone()
-                .map_err(WriteFailure::at("opening the settler's connection"))?,
+                .map_err(WriteFailure::at("opening the settler's connection"))
+                .map_err(StartFailure::Writer)?,
             refresh,
             settle_idle: options.settle_idle,
             settle_every: options.settle_every,
@@ -309,10 +354,25 @@ impl Writer {
             stats: stats.clone(),
             last_settle: Duration::ZERO,
         };
+        // A handshake rather than an async settle: `spawn` is called on a blocking
+        // thread anyway, and no handle exists to submit through until it returns.
+        let (started_tx, started) = mpsc::sync_channel(1);
         let settler = std::thread::Builder::new()
             .name("shiplog-settler".into())
-            .spawn(move || settler.run())
-            .map_err(|e| WriteFailure::Thread("settler", Arc::new(e)))?;
+            .spawn(move || settler.run(started_tx))
+            .map_err(|e| StartFailure::Writer(WriteFailure::Thread("settler", Arc::new(e))))?;
+        let start_up = started.recv().unwrap_or_else(|_| {
+            Err(StartFailure::Writer(WriteFailure::Thread(
+                "settler",
+                Arc::new(std::io::Error::other("it stopped during start-up")),
+            )))
+        });
+        if let Err(failure) = start_up {
+            if settler.join().is_err() {
+                tracing::error!("the settler thread panicked");
+            }
+            return Err(failure);
+        }
         let mut state = WriterThread {
             conn,
             staging,
@@ -326,14 +386,15 @@ impl Writer {
             .name("shiplog-writer".into())
             .spawn(move || {
                 state.run(rx);
-                // The settler pays what is left, then stops.
-                lock(&state.debt).closing = true;
-                state.debt.1.notify_all();
+                close(&state.debt);
                 if settler.join().is_err() {
                     tracing::error!("the settler thread panicked");
                 }
             })
-            .map_err(|e| WriteFailure::Thread("writer", Arc::new(e)))?;
+            .map_err(|e| {
+                close(&debt);
+                StartFailure::Writer(WriteFailure::Thread("writer", Arc::new(e)))
+            })?;
         Ok(Writer {
             jobs: Arc::new(Mutex::new(Some(tx))),
             permits: Arc::new(Semaphore::new(capacity)),
@@ -579,14 +640,23 @@ struct Settler {
 }
 
 impl Settler {
-    fn run(mut self) {
+    /// Does the start-up work and tells `started` how it went; then, unless it
+    /// failed, pays debts until the writer thread stops.
+    fn run(mut self, started: mpsc::SyncSender<Result<(), StartFailure>>) {
+        let start_up = self.start();
+        let failed = start_up.is_err();
+        // `spawn` waits for the answer; it cannot have gone away.
+        let _ = started.send(start_up);
+        if failed {
+            return;
+        }
         let shared = self.debt.clone();
         let mut debt = lock(&shared);
         loop {
             let closing = debt.closing;
             let asked = !debt.waiters.is_empty();
             if !debt.owed.is_empty() && (closing || asked || !debt.failed && self.due(&debt)) {
-                debt = self.pay(debt, &shared);
+                debt = self.pay(debt, &shared).0;
                 if !closing {
                     continue;
                 }
@@ -611,6 +681,27 @@ impl Settler {
             };
         }
         tracing::debug!("settler stopped");
+    }
+
+    /// The first job, before any batch: derived facts brought current, then the debt
+    /// a stopped writer recorded (loaded by `spawn`) paid. Paying it here rather
+    /// than when it falls due matters: `settle` waits only for commits of this run.
+    fn start(&mut self) -> Result<(), StartFailure> {
+        let recomputed = self
+            .refresh
+            .bring_current(&self.conn)
+            .map_err(StartFailure::Current)?;
+        if recomputed {
+            tracing::info!("derived facts recomputed for the current settings");
+        }
+        let shared = self.debt.clone();
+        let debt = lock(&shared);
+        if debt.owed.is_empty() {
+            return Ok(());
+        }
+        self.pay(debt, &shared).1.map_err(StartFailure::Owed)?;
+        tracing::info!("derived facts owed by the last run recomputed");
+        Ok(())
     }
 
     /// Whether the debt is to be paid now: nothing committed for `settle_idle`, or
@@ -640,7 +731,7 @@ impl Settler {
         &mut self,
         mut debt: MutexGuard<'a, Debt>,
         shared: &'a Shared,
-    ) -> MutexGuard<'a, Debt> {
+    ) -> (MutexGuard<'a, Debt>, Result<(), WriteFailure>) {
         let started = Instant::now();
         let commits = self.stats.committed.load(Ordering::Acquire);
         let owed = std::mem::take(&mut debt.owed);
@@ -660,7 +751,7 @@ impl Settler {
             .settle_micros_total
             .fetch_add(self.last_settle.as_micros() as u64, Ordering::Relaxed);
         let mut debt = lock(shared);
-        match result {
+        match &result {
             Ok(()) => {
                 self.stats.settles.fetch_add(1, Ordering::Relaxed);
                 self.stats.settled.store(commits, Ordering::Release);
@@ -682,6 +773,6 @@ impl Settler {
                 }
             }
         }
-        debt
+        (debt, result)
     }
 }

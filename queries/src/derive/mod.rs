@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
-use shiplog_model::{Change, Settings};
+use shiplog_model::{Change, EventId, RepoName, ServiceName, Settings};
 
 use append::RecentCommits;
 use sequence::walk_new;
@@ -34,16 +34,16 @@ const DERIVATION_VERSION: u32 = 5;
 #[derive(Debug, Clone, Copy)]
 pub struct Owed<'a> {
     /// Services to recompute whole.
-    pub services: &'a BTreeSet<String>,
+    pub services: &'a BTreeSet<ServiceName>,
     /// Repositories whose stored commits changed in place: every service deploying
     /// one is recomputed whole.
-    pub repos: &'a BTreeSet<String>,
+    pub repos: &'a BTreeSet<RepoName>,
     /// Commits stored for the first time, as stored.
     pub commits: &'a [Change],
     /// `(service, id)` of deployments stored for the first time.
-    pub deployments: &'a [(String, String)],
+    pub deployments: &'a [(ServiceName, EventId)],
     /// `(service, id)` of incidents stored for the first time.
-    pub incidents: &'a [(String, String)],
+    pub incidents: &'a [(ServiceName, EventId)],
 }
 
 /// What a payment did: how many services it recomputed whole, and how many it
@@ -122,7 +122,7 @@ impl Deriver {
         )?;
         let services: BTreeSet<String> =
             query_strings(conn, include_str!("../sql/all_services.sql"), [])?;
-        self.refresh(conn, &services, &BTreeSet::new())
+        self.derive(conn, &services, &[], &[])
     }
 
     /// Recomputes the services in `services`, and those deploying one of `repos`,
@@ -130,8 +130,8 @@ impl Deriver {
     pub fn refresh(
         &self,
         conn: &Connection,
-        services: &BTreeSet<String>,
-        repos: &BTreeSet<String>,
+        services: &BTreeSet<ServiceName>,
+        repos: &BTreeSet<RepoName>,
     ) -> Result<(), QueryError> {
         let full = self.services_deploying(conn, services, repos)?;
         self.derive(conn, &full, &[], &[])
@@ -145,14 +145,17 @@ impl Deriver {
             self.recent.add(commit);
         }
         for repo in owed.repos {
-            self.recent.forget_repo(repo);
+            self.recent.forget_repo(repo.as_str());
         }
         let mut full = self.services_deploying(conn, owed.services, owed.repos)?;
         full.extend(self.services_reaching(conn, owed.commits)?);
 
         let mut by_service: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (service, id) in owed.deployments {
-            by_service.entry(service).or_default().push(id);
+            by_service
+                .entry(service.as_str())
+                .or_default()
+                .push(id.as_str());
         }
         by_service.retain(|service, _| !full.contains(*service));
         let ids: Vec<&str> = by_service.values().flatten().copied().collect();
@@ -170,7 +173,7 @@ impl Deriver {
         let incidents: Vec<&str> = owed
             .incidents
             .iter()
-            .filter(|(service, _)| !full.contains(service))
+            .filter(|(service, _)| !full.contains(service.as_str()))
             .map(|(_, id)| id.as_str())
             .collect();
         self.derive(conn, &full, &plans, &incidents)?;
@@ -185,15 +188,15 @@ impl Deriver {
     fn services_deploying(
         &self,
         conn: &Connection,
-        services: &BTreeSet<String>,
-        repos: &BTreeSet<String>,
+        services: &BTreeSet<ServiceName>,
+        repos: &BTreeSet<RepoName>,
     ) -> Result<BTreeSet<String>, QueryError> {
-        let mut refresh = services.clone();
+        let mut refresh: BTreeSet<String> = services.iter().map(|s| s.to_string()).collect();
         for repo in repos {
             refresh.extend(query_strings(
                 conn,
                 include_str!("../sql/services_of_repo.sql"),
-                params![repo],
+                params![repo.as_str()],
             )?);
             let configured = self
                 .settings
@@ -610,7 +613,7 @@ fn load_files(conn: &Connection, repo: &str) -> Result<HashMap<String, Vec<Strin
     while let Some(row) = rows.next()? {
         let paths: String = row.get(1)?;
         let list = paths
-            .split('\u{1f}')
+            .split(shiplog_model::event::PATH_SEPARATOR)
             .filter(|p| !p.is_empty())
             .map(str::to_owned);
         files.insert(row.get(0)?, list.collect());

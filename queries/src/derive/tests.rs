@@ -8,7 +8,7 @@ use duckdb::Connection;
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::store::{Staging, Store, write_batch};
 use shiplog_ingest::typed_delivery;
-use shiplog_model::Settings;
+use shiplog_model::{ServiceName, Settings};
 
 use super::{Deriver, Owed, Payment};
 
@@ -321,7 +321,7 @@ fn refresh_of_unknown_services_is_harmless() {
     Deriver::new(Settings::default())
         .refresh(
             &conn,
-            &BTreeSet::from(["nobody".to_string()]),
+            &BTreeSet::from([ServiceName::parse("nobody").unwrap()]),
             &BTreeSet::new(),
         )
         .unwrap();

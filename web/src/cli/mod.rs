@@ -238,8 +238,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 }),
             }
         }
-        Command::Metrics(args) => read::metrics(config, args),
-        Command::Report(Report::Weekly(args)) => read::weekly(config, args),
+        Command::Metrics(args) => read::metrics(config, args).await,
+        Command::Report(Report::Weekly(args)) => read::weekly(config, args).await,
         Command::Replay(args) => replay::run(config, args).await,
         Command::Git(command) => git::run(config, command).await,
         Command::Backfill(command) => backfill::run(config, command).await,

@@ -1,10 +1,12 @@
 -- Staging tables of the writer's connection: a batch is appended here, then merged
 -- into the keyed tables with one statement per table. Lists travel as text: shas
--- joined by ',' (CommitSha refuses commas), file paths by the unit separator
--- chr(31) (the push mapping keeps no path with a control character).
+-- joined by ',' and file paths by chr(31) (`PARENT_SEPARATOR` and `PATH_SEPARATOR`
+-- in shiplog_model::event, which say why neither occurs inside an item).
+-- `stored_seq`: the row the writer's keys say the delivery may repeat (NULL: unknown).
 CREATE TEMP TABLE IF NOT EXISTS stage_raw (
     delivery_key VARCHAR, seq BIGINT, source VARCHAR, event_type VARCHAR,
-    received_at TIMESTAMP, headers VARCHAR, body VARCHAR, unmapped VARCHAR);
+    received_at TIMESTAMP, headers VARCHAR, body VARCHAR, unmapped VARCHAR,
+    stored_seq BIGINT);
 -- Replayed deliveries: why each maps to nothing now (NULL: it maps), for the one
 -- field of the raw log a replay changes.
 CREATE TEMP TABLE IF NOT EXISTS stage_unmapped (delivery_key VARCHAR, unmapped VARCHAR);
