@@ -51,7 +51,7 @@ pub struct Deployment {
     pub repo: Option<RepoName>,
     pub sha: CommitSha,
     /// Absent means `success`.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub started_at: Option<Timestamp>,
     pub finished_at: Timestamp,
     pub team: Option<String>,
@@ -90,7 +90,7 @@ pub struct Build {
     pub id: EventId,
     pub repo: RepoName,
     pub sha: CommitSha,
-    pub status: String,
+    pub status: Status,
     pub branch: Option<String>,
     pub started_at: Option<Timestamp>,
     pub finished_at: Timestamp,
@@ -101,7 +101,41 @@ pub struct Build {
 /// string; only `success`, or no status, is successful).
 pub const SUCCESS: &str = "success";
 
+/// How a deployment or build ended, as its source said: any string (SPEC §2), kept as
+/// sent; only [`SUCCESS`] is a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status(String);
+
+impl Status {
+    pub fn new(raw: impl Into<String>) -> Status {
+        Status(raw.into())
+    }
+
+    pub fn success() -> Status {
+        Status(SUCCESS.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Status {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// Whether a deployment with this status succeeded: `success`, or no status at all.
+/// The one rule, for a typed event and for a status read back from the store alike.
 /// (A build always has a status; build health's SQL tests it for `success`.)
 pub fn succeeded(status: Option<&str>) -> bool {
     status.is_none_or(|s| s == SUCCESS)

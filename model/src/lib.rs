@@ -21,7 +21,8 @@ pub mod time;
 
 pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
 pub use event::{
-    Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, succeeded,
+    Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, Status,
+    succeeded,
 };
 pub use names::{CommitSha, EventId, NameError, RepoName, ServiceName};
 pub use settings::{ServiceSettings, Settings};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
-use shiplog_model::{Change, Deployment, Event, PullRequest, RepoName, Timestamp};
+use shiplog_model::{Change, Deployment, Event, PullRequest, RepoName, Status, Timestamp};
 
 use crate::sources::commits::merge_commit;
 use crate::sources::github::payload_service;
@@ -282,7 +282,7 @@ fn deployment(
         environment: environment.map(|e| routing.environment(e)),
         repo: Some(repo.clone()),
         sha,
-        status: Some(verdict.to_owned()),
+        status: Some(Status::new(verdict)),
         started_at: item.opt_time("created_at")?,
         finished_at,
         team: None,

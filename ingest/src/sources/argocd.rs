@@ -15,7 +15,7 @@
 //! so the later deliveries about that operation (its app going Degraded) update it.
 
 use chrono::SecondsFormat;
-use shiplog_model::{Deployment, Event, RepoName};
+use shiplog_model::{Deployment, Event, RepoName, Status};
 
 use super::payload::{Node, event_id, parse_json, service_name};
 use super::{Incoming, MapError, Mapping, Routing};
@@ -111,7 +111,7 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         environment,
         repo,
         sha,
-        status: Some(status.to_owned()),
+        status: Some(Status::new(status)),
         started_at: Some(started_at),
         finished_at,
         team: None,

@@ -15,7 +15,7 @@
 //! `severity`); `docs/sources/cdevents.md` lists what each type reads.
 
 use shiplog_model::{
-    Build, Change, CommitSha, Deployment, Event, Incident, PullRequest, RepoName, Timestamp,
+    Build, Change, CommitSha, Deployment, Event, Incident, PullRequest, RepoName, Status, Timestamp,
 };
 
 use super::payload::{Node, event_id, parse_json, percent_decode, service_name};
@@ -361,7 +361,7 @@ fn pipelinerun_finished(ev: &CdEvent<'_>) -> Result<Outcome, MapError> {
         repo: RepoName::parse(repo)
             .map_err(|e| MapError::new(format!("pipelinerun.finished: customData.repo {e}")))?,
         sha,
-        status,
+        status: Status::new(status),
         branch: ev.custom_str("branch")?.map(str::to_owned),
         started_at: None,
         finished_at: ev.timestamp()?,
@@ -400,7 +400,7 @@ fn service_deployed(ev: &CdEvent<'_>, routing: &Routing) -> Result<Outcome, MapE
             })
             .transpose()?,
         sha,
-        status: Some("success".to_owned()),
+        status: Some(Status::success()),
         started_at: None,
         finished_at: ev.timestamp()?,
         team: None,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use shiplog_model::{
     Build, Change, CommitSha, Deployment, Event, EventId, EventKind, Incident, ListedCommit,
-    NameError, PullRequest, RepoName, ServiceName, Timestamp, parse_timestamp,
+    NameError, PullRequest, RepoName, ServiceName, Status, Timestamp, parse_timestamp,
 };
 
 /// A valid typed event together with the text it arrived as.
@@ -357,7 +357,7 @@ fn deployment(f: &mut Fields) -> Option<Deployment> {
         environment: f.text("environment").filter(|e| !e.trim().is_empty()),
         repo: f.name("repo", false, RepoName::parse),
         sha: sha?,
-        status: f.text("status"),
+        status: f.text("status").map(Status::new),
         started_at: f.time("started_at"),
         finished_at: finished_at?,
         team: f.text("team").filter(|t| !t.trim().is_empty()),
@@ -414,7 +414,7 @@ fn build(f: &mut Fields) -> Option<Build> {
         id: id?,
         repo: repo?,
         sha: sha?,
-        status: status?,
+        status: Status::new(status?),
         branch: f.text("branch"),
         started_at: f.time("started_at"),
         finished_at: finished_at?,

@@ -4,7 +4,7 @@
 //! and skipped with the reason.
 
 use serde_json::Value;
-use shiplog_model::{Build, CommitSha, Deployment, Event, Incident, PullRequest, RepoName};
+use shiplog_model::{Build, CommitSha, Deployment, Event, Incident, PullRequest, RepoName, Status};
 
 use super::commits::{merge_commit, pushed_commit};
 use super::payload::{Node, event_id, parse_json, service_name};
@@ -198,7 +198,7 @@ fn pipeline(root: &Node<'_>) -> Result<Outcome, MapError> {
         )?,
         sha: attrs.sha("sha")?,
         repo,
-        status: status.to_owned(),
+        status: Status::new(status),
         // A tag pipeline's `ref` is the tag, which is no branch.
         branch: if is_tag {
             None
@@ -238,7 +238,7 @@ fn deployment(root: &Node<'_>, routing: &Routing) -> Result<Outcome, MapError> {
         environment: root.opt_str("environment")?.map(|e| routing.environment(e)),
         repo: Some(repo),
         sha,
-        status: Some(status.to_owned()),
+        status: Some(Status::new(status)),
         // The hook says when the status changed, not when the deployment began.
         started_at: None,
         finished_at: root.time("status_changed_at")?,

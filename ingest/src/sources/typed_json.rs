@@ -58,7 +58,7 @@ pub fn to_json(event: &Event) -> Value {
             put(&mut map, "environment", text(&d.environment));
             put(&mut map, "repo", d.repo.as_ref().map(|r| json!(r.as_str())));
             map.insert("sha".into(), json!(d.sha.as_str()));
-            put(&mut map, "status", text(&d.status));
+            put(&mut map, "status", d.status.as_deref().map(|s| json!(s)));
             put(&mut map, "started_at", d.started_at.map(time));
             map.insert("finished_at".into(), time(d.finished_at));
             put(&mut map, "team", text(&d.team));
@@ -95,7 +95,7 @@ pub fn to_json(event: &Event) -> Value {
             map.insert("id".into(), json!(b.id.as_str()));
             map.insert("repo".into(), json!(b.repo.as_str()));
             map.insert("sha".into(), json!(b.sha.as_str()));
-            map.insert("status".into(), json!(b.status));
+            map.insert("status".into(), json!(b.status.as_str()));
             put(&mut map, "branch", text(&b.branch));
             put(&mut map, "started_at", b.started_at.map(time));
             map.insert("finished_at".into(), time(b.finished_at));

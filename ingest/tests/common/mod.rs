@@ -13,7 +13,7 @@ use serde_json::Value;
 use shiplog_ingest::sources::{Incoming, MapError, Mapping, Routing, Source, map};
 use shiplog_model::{
     Build, Change, CommitSha, Deployment, Event, EventId, Incident, PullRequest, RepoName,
-    ServiceName, ServiceSettings, Timestamp,
+    ServiceName, ServiceSettings, Status, Timestamp,
 };
 
 /// The fixtures of one source.
@@ -177,7 +177,7 @@ pub fn deployment(d: DeploymentFields<'_>) -> Event {
         environment: d.environment.map(str::to_owned),
         repo: Some(repo(d.repo)),
         sha: sha(d.sha),
-        status: Some(d.status.to_owned()),
+        status: Some(Status::new(d.status)),
         started_at: d.started_at.map(utc),
         finished_at: utc(d.finished_at),
         team: None,
@@ -201,7 +201,7 @@ pub fn build(b: BuildFields<'_>) -> Event {
         id: id(b.id),
         repo: repo(b.repo),
         sha: sha(b.sha),
-        status: b.status.to_owned(),
+        status: Status::new(b.status),
         branch: b.branch.map(str::to_owned),
         started_at: b.started_at.map(utc),
         finished_at: utc(b.finished_at),

@@ -3,7 +3,7 @@
 //! failure, error) is mapped.
 
 use serde_json::Value;
-use shiplog_model::{Deployment, Event};
+use shiplog_model::{Deployment, Event, Status};
 
 use super::delivery::Outcome;
 use crate::sources::payload::{Node, event_id, service_name};
@@ -57,7 +57,7 @@ pub(super) fn deployment_status(root: &Node<'_>, routing: &Routing) -> Result<Ou
         environment: environment.map(|e| routing.environment(e)),
         sha: deployment.sha("sha")?,
         repo: Some(repo),
-        status: Some(verdict.to_owned()),
+        status: Some(Status::new(verdict)),
         started_at: deployment.opt_time("created_at")?,
         finished_at,
         team: None,

@@ -1,7 +1,7 @@
 //! `workflow_run` deliveries → builds, and also deployments when the workflow is one
 //! the config lists under `[sources.github] deploy_workflows`.
 
-use shiplog_model::{Build, Deployment, Event};
+use shiplog_model::{Build, Deployment, Event, Status};
 
 use super::delivery::Outcome;
 use crate::sources::payload::{Node, event_id, service_name};
@@ -52,7 +52,7 @@ pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome
         id: id.clone(),
         repo: repo.clone(),
         sha: sha.clone(),
-        status: status.to_owned(),
+        status: Status::new(status),
         branch: run.opt_str("head_branch")?.map(str::to_owned),
         started_at,
         finished_at,
@@ -70,7 +70,7 @@ pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome
             environment: None,
             repo: Some(repo),
             sha,
-            status: Some(status.to_owned()),
+            status: Some(Status::new(status)),
             started_at,
             finished_at,
             team: None,
