@@ -10,7 +10,10 @@ use shiplog_ingest::store::{Staging, Store};
 use shiplog_ingest::typed_delivery;
 use shiplog_model::Settings;
 use shiplog_queries::Deriver;
-use shiplog_queries::derive::Owed;
+use shiplog_web::store::owed;
+
+#[path = "common/mod.rs"]
+mod common;
 
 fn main() {
     let path = std::env::args().nth(1).unwrap();
@@ -20,16 +23,7 @@ fn main() {
     let mut deriver = Deriver::new(Settings::default());
     assert!(!deriver.ensure_current(&conn).unwrap());
     let mut staging = Staging::for_sole_writer(&conn).unwrap();
-    let (repo, mut head, last): (String, String, i64) = conn
-        .query_row(
-            "SELECT repo, sha, epoch_us(finished_at) FROM deployments
-             WHERE service = ? AND environment = 'production' AND repo IS NOT NULL
-               AND coalesce(status, 'success') = 'success'
-             ORDER BY finished_at DESC LIMIT 1",
-            [&service],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (repo, mut head, last) = common::newest_deployed(&conn, &service);
     let mut seq: i64 = conn
         .query_row("SELECT max(seq) + 1 FROM raw_events", [], |r| r.get(0))
         .unwrap();
@@ -64,18 +58,7 @@ fn main() {
         let touched = result.touched;
         let started = Instant::now();
         let tx = conn.transaction().unwrap();
-        let paid = deriver
-            .pay(
-                &tx,
-                Owed {
-                    services: &touched.services,
-                    repos: &touched.repos,
-                    commits: &touched.appended.commits,
-                    deployments: &touched.appended.deployments,
-                    incidents: &touched.appended.incidents,
-                },
-            )
-            .unwrap();
+        let paid = deriver.pay(&tx, owed(&touched)).unwrap();
         let paid_in = started.elapsed();
         tx.commit().unwrap();
         eprintln!(

@@ -46,19 +46,23 @@ impl From<StartFailure> for OpenError {
     }
 }
 
+/// What the batches that wrote `touched` owe the derivation.
+pub fn owed(touched: &Touched) -> Owed<'_> {
+    Owed {
+        services: &touched.services,
+        repos: &touched.repos,
+        commits: &touched.appended.commits,
+        deployments: &touched.appended.deployments,
+        incidents: &touched.appended.incidents,
+    }
+}
+
 /// The derivation, as the writer's settler calls it.
 struct DeriveAfterWrite(Deriver);
 
 impl Refresh for DeriveAfterWrite {
     fn refresh(&mut self, conn: &Connection, touched: &Touched) -> Result<(), RefreshError> {
-        let owed = Owed {
-            services: &touched.services,
-            repos: &touched.repos,
-            commits: &touched.appended.commits,
-            deployments: &touched.appended.deployments,
-            incidents: &touched.appended.incidents,
-        };
-        let paid = self.0.pay(conn, owed)?;
+        let paid = self.0.pay(conn, owed(touched))?;
         tracing::debug!(
             recomputed = paid.recomputed,
             extended = paid.extended,

@@ -206,16 +206,7 @@ impl Subject {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        let (repo, head) = conn
-            .query_row(
-                "SELECT repo, sha FROM deployments
-                 WHERE service = ? AND environment = 'production' AND repo IS NOT NULL
-                   AND coalesce(status, 'success') = 'success'
-                 ORDER BY finished_at DESC LIMIT 1",
-                [service],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+        let (repo, head, _) = common::newest_deployed(conn, service);
         Subject {
             services,
             service: service.to_owned(),

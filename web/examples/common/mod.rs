@@ -115,3 +115,17 @@ pub fn peak_rss_mib(process: &str) -> Option<f64> {
         .ok()?;
     Some(kib / 1024.0)
 }
+
+/// A service's newest successful production deployment that names its repository:
+/// `(repo, sha, finished_at in µs)`, the head new commits are chained on.
+pub fn newest_deployed(conn: &Connection, service: &str) -> (String, String, i64) {
+    conn.query_row(
+        "SELECT repo, sha, epoch_us(finished_at) FROM deployments
+         WHERE service = ? AND environment = 'production' AND repo IS NOT NULL
+           AND coalesce(status, 'success') = 'success'
+         ORDER BY finished_at DESC LIMIT 1",
+        [service],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
