@@ -1,9 +1,15 @@
-//! The raw log's `unmapped`: why a stored webhook delivery maps to no typed event
-//! (SPEC §6). Set when a delivery that brings no event is stored with a reason, NULL
-//! otherwise, cleared by the replay that maps it and replaced by one that still
-//! cannot. Real GitHub payloads through the real adapter and batch writer, on a real
-//! DuckDB file, both ways a row reaches the log (appended as certainly new by the
-//! sole writer, or staged and upserted).
+//! The raw log, on a real DuckDB file, both ways a row reaches it (appended as
+//! certainly new by the sole writer, or staged and upserted):
+//!
+//! - a delivery is stored once. The log has no index on its key (migration 0008): the
+//!   sole writer tells a repeat apart with the stored keys it holds, each with the row
+//!   that holds it, and a writer without them looks through the whole log; the
+//!   writer's keys are read again from the file as at a restart, and batches are
+//!   rolled back as a failed commit leaves them;
+//! - `unmapped`: why a stored webhook delivery maps to no typed event (SPEC §6). Set
+//!   when a delivery that brings no event is stored with a reason, NULL otherwise,
+//!   cleared by the replay that maps it and replaced by one that still cannot. Real
+//!   GitHub payloads through the real adapter and batch writer.
 
 mod common;
 
@@ -73,6 +79,7 @@ enum Path {
 
 struct Log {
     conn: Connection,
+    path: Path,
     staging: Staging,
     next_seq: i64,
     _dir: tempfile::TempDir,
@@ -84,26 +91,63 @@ impl Log {
         let conn = Store::open(&dir.path().join("raw.duckdb"))
             .unwrap()
             .into_connection();
-        let staging = match path {
-            Path::Appended => Staging::for_sole_writer(&conn),
-            Path::Upserted => Staging::create(&conn),
-        }
-        .unwrap();
+        let staging = Log::staging(&conn, path);
         Log {
             conn,
+            path,
             staging,
             next_seq: 1,
             _dir: dir,
         }
     }
 
+    fn staging(conn: &Connection, path: Path) -> Staging {
+        match path {
+            Path::Appended => Staging::for_sole_writer(conn),
+            Path::Upserted => Staging::create(conn),
+        }
+        .unwrap()
+    }
+
+    /// The writer's keys read again from the file, as when it starts.
+    fn restart(&mut self) {
+        self.staging = Log::staging(&self.conn, self.path);
+    }
+
     /// Writes one batch in one transaction; returns which deliveries were new.
     fn write(&mut self, deliveries: &[Delivery]) -> Vec<bool> {
-        let tx = self.conn.transaction().unwrap();
-        let result = self.staging.write(&tx, deliveries, self.next_seq).unwrap();
-        tx.commit().unwrap();
+        let new = self.write_from(deliveries, self.next_seq, true);
         self.next_seq += deliveries.len() as i64;
+        new
+    }
+
+    /// Writes one batch from `seq` in one transaction, committed or rolled back;
+    /// returns which deliveries were new.
+    fn write_from(&mut self, deliveries: &[Delivery], seq: i64, commit: bool) -> Vec<bool> {
+        let tx = self.conn.transaction().unwrap();
+        let result = self.staging.write(&tx, deliveries, seq).unwrap();
+        if commit {
+            tx.commit().unwrap();
+        } else {
+            tx.rollback().unwrap();
+        }
         result.new
+    }
+
+    /// `(seq, sha of the change)` of every stored delivery, in storage order.
+    fn stored(&self) -> Vec<(i64, String)> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, body FROM raw_events ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| {
+            let body: String = r.get(1)?;
+            let value: Value = serde_json::from_str(&body).unwrap();
+            Ok((r.get(0)?, value["sha"].as_str().unwrap().to_owned()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
     }
 
     /// Each stored delivery's key and reason, by key.
@@ -293,4 +337,70 @@ fn a_push_to_a_branch_with_commits_maps_and_a_tag_push_is_listed_with_its_reason
     assert_eq!(log.reason("github:p-1"), None);
     let reason = log.reason("github:p-2").unwrap();
     assert!(reason.contains("tag v1.0.0"), "{reason}");
+}
+
+/// A typed change event; its delivery key is the hash of its content.
+fn change(sha: &str) -> Delivery {
+    let line = format!(
+        r#"{{"type":"change","repo":"acme/shop","sha":"{sha}","committed_at":"2026-03-02T10:00:00Z"}}"#
+    );
+    typed_delivery(
+        "api",
+        parse_event_text(1, &line).unwrap(),
+        chrono::Utc::now(),
+    )
+}
+
+fn stored(rows: &[(i64, &str)]) -> Vec<(i64, String)> {
+    rows.iter()
+        .map(|(s, sha)| (*s, (*sha).to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_repeat_is_skipped_in_its_batch_in_a_later_one_and_after_a_restart() {
+    for path in [Path::Appended, Path::Upserted] {
+        let mut log = Log::open(path);
+        let (a, b, c, d) = (change("a1"), change("b2"), change("c3"), change("d4"));
+        assert_eq!(
+            log.write_from(&[a.clone(), b.clone(), a.clone()], 1, true),
+            [true, true, false]
+        );
+        assert_eq!(
+            log.write_from(&[b.clone(), c.clone()], 4, true),
+            [false, true]
+        );
+        log.restart();
+        assert_eq!(
+            log.write_from(&[a, c, d.clone(), d], 6, true),
+            [false, false, true, false]
+        );
+        assert_eq!(
+            log.stored(),
+            stored(&[(1, "a1"), (2, "b2"), (5, "c3"), (8, "d4")]),
+            "{path:?}"
+        );
+        let changes: i64 = log
+            .conn
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(changes, 4);
+    }
+}
+
+#[test]
+fn a_delivery_whose_batch_rolled_back_is_stored_by_its_next_arrival_once() {
+    for path in [Path::Appended, Path::Upserted] {
+        let mut log = Log::open(path);
+        let (k, j) = (change("aa"), change("bb"));
+        // Rolled back: the writer holds k's key, pointing at seq 1, which is not stored.
+        assert_eq!(log.write_from(std::slice::from_ref(&k), 1, false), [true]);
+        // The failed batch's seq is used again, by another delivery.
+        assert_eq!(log.write_from(std::slice::from_ref(&j), 1, true), [true]);
+        assert_eq!(log.write_from(std::slice::from_ref(&k), 2, true), [true]);
+        assert_eq!(log.write_from(std::slice::from_ref(&k), 3, true), [false]);
+        log.restart();
+        assert_eq!(log.write_from(&[k, j], 4, true), [false, false]);
+        assert_eq!(log.stored(), stored(&[(1, "bb"), (2, "aa")]), "{path:?}");
+    }
 }
