@@ -199,6 +199,14 @@ async fn full_writer_queue_is_503_with_retry_after() {
         body["error"].as_str().unwrap().contains("queue is full"),
         "{body}"
     );
+    // Readiness takes the server out of rotation while the queue is full; liveness
+    // stays up (a restart would lose nothing but would not help either).
+    let (status, body) = app.get_text("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "the writer's queue is full", "{body}");
+    assert_eq!(body["queue"]["events"], 3, "{body}");
+    assert_eq!(app.get_text("/healthz").await.0, 200);
     drop(paused);
     let outcome = queued.await.unwrap().unwrap();
     assert_eq!(outcome.accepted, 3);
@@ -215,7 +223,16 @@ async fn prometheus_and_health_answer() {
     let app = spawn_app(|_| {}).await;
     app.post_events(DEPLOY, "application/json").await;
     let (status, body) = app.get_text("/healthz").await;
-    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&health["status"], &health["writer"], &health["storage"]),
+        (&json!("ok"), &json!("ok"), &json!("ok")),
+        "{health}"
+    );
+    let (status, body) = app.get_text("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"ready""#), "{body}");
     let (status, body) = app.get_text("/metrics").await;
     assert_eq!(status, 200);
     assert!(

@@ -247,17 +247,54 @@ async fn repeats_unused_events_and_mismatched_bodies_get_their_own_answers() {
     assert_eq!(answer["duplicates"], 1, "{answer}");
     assert_eq!(app.raw_events(), 2);
 
-    // A deployment_status body sent as a push: refused, naming what is missing.
+    // A deployment_status body sent as a push (SPEC §6): JSON that cannot be mapped is
+    // stored unmapped with the reason and answered 202 with it, so that a replay can
+    // map it once the mapping or the config is fixed.
     let wrong = fixture("github/octokit-webhooks/deployment_status/payload.json").to_string();
     let (status, answer) = github(&app, "push", "d-3", wrong.as_bytes()).await;
-    assert_eq!(status, 400, "{answer}");
-    assert!(
-        answer["error"].as_str().unwrap().starts_with("push:"),
+    assert_eq!(
+        (status, answer["mapped"].as_u64()),
+        (202, Some(0)),
         "{answer}"
     );
+    let reason = answer["skipped"].as_str().unwrap().to_owned();
+    assert!(reason.starts_with("cannot be mapped: push:"), "{answer}");
+    assert_eq!(answer["delivery"], "github:d-3", "{answer}");
+    assert_eq!(app.raw_events(), 3);
+    let (status, csv) = app
+        .get_text("/data-health/unmapped-deliveries?format=csv")
+        .await;
+    assert_eq!(status, 200);
+    let listed: Vec<&str> = csv.lines().filter(|l| l.contains("github:d-3")).collect();
+    assert_eq!(listed.len(), 1, "{csv}");
+    assert!(listed[0].contains("cannot be mapped: push:"), "{csv}");
+    // Sent again it is a repeat; replayed, it is mapped again and keeps its reason.
+    let (status, answer) = github(&app, "push", "d-3", wrong.as_bytes()).await;
+    assert_eq!((status, answer["duplicates"].as_u64()), (200, Some(1)));
+    let summary: Value = app
+        .client
+        .post(format!("{}/api/v1/admin/replay?source=github", app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["deliveries"], 3, "{summary}");
+    let (_, csv) = app
+        .get_text("/data-health/unmapped-deliveries?format=csv")
+        .await;
+    assert!(csv.contains("cannot be mapped: push:"), "{csv}");
+
+    // Only a body that is not JSON at all is refused, and not stored.
     let (status, answer) = github(&app, "push", "d-4", b"not json").await;
     assert_eq!(status, 400, "{answer}");
-    assert_eq!(app.raw_events(), 2, "refused bodies are not stored");
+    assert!(
+        answer["error"].as_str().unwrap().contains("not JSON"),
+        "{answer}"
+    );
+    assert_eq!(app.raw_events(), 3, "a body that is not JSON is not stored");
     app.stop().await;
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::backfill::github::{SOURCE as BACKFILL_SOURCE, map_body};
 use crate::sources::generic::parse_event_text;
-use crate::sources::{Incoming, Routing, Source, map};
+use crate::sources::{Incoming, Routing, Source, map_or_keep};
 use crate::store::Delivery;
 use crate::store::raw_log::RawDelivery;
 use crate::unmapped_reason;
@@ -46,7 +46,7 @@ pub fn remap(raw: &RawDelivery, routing: &Routing) -> Result<Delivery, String> {
             headers: &headers,
             body: raw.body.as_bytes(),
         };
-        let mapping = map(source, &incoming, routing).map_err(|e| e.to_string())?;
+        let mapping = map_or_keep(source, &incoming, routing).map_err(|e| e.to_string())?;
         let unmapped = unmapped_reason(source, &mapping);
         (mapping.events, unmapped)
     };

@@ -21,6 +21,8 @@ use shiplog_model::{RepoName, ServiceName};
 struct Recorder {
     calls: Arc<Mutex<Vec<Touched>>>,
     fail: Arc<Mutex<bool>>,
+    /// Panics in `refresh` while set, as a bug in the derivation would.
+    panics: Arc<Mutex<bool>>,
     stale_fails: Arc<Mutex<bool>>,
     steps: Arc<Mutex<Vec<Step>>>,
 }
@@ -46,6 +48,9 @@ impl Recorder {
 impl Refresh for Recorder {
     fn refresh(&mut self, _: &duckdb::Connection, touched: &Touched) -> Result<(), RefreshError> {
         self.step("refresh");
+        if *self.panics.lock().unwrap() {
+            panic!("the derivation panicked on purpose");
+        }
         if *self.fail.lock().unwrap() {
             return Err("derivation failed on purpose".into());
         }
@@ -175,6 +180,51 @@ async fn an_idle_writer_settles_by_itself() {
         tokio::task::yield_now().await;
     }
     assert_eq!(refresh.calls(), [owed(&["api"], &[])]);
+    db.writer.shutdown();
+}
+
+/// A settler that dies (a panic in the derivation) leaves no reader waiting forever
+/// and is reported, so the liveness probe can have the server restarted.
+#[tokio::test]
+async fn a_settler_that_panics_is_reported_and_nobody_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = Recorder::default();
+    let db = open(&dir.path().join("w.duckdb"), &failing, patient());
+    let health = db.writer.health();
+    assert!(health.running && !health.storage_failing && !health.derivation_failing);
+
+    *failing.panics.lock().unwrap() = true;
+    db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(30), db.writer.settle())
+        .await
+        .expect("a read is answered, not left waiting")
+        .unwrap_err();
+    assert!(matches!(error, WriteError::Stopped), "{error:?}");
+    assert!(!db.writer.health().running);
+    // The batch thread still stores events: the debt waits on disk for a restart.
+    db.writer.submit(deployment("d-2", "web")).await.unwrap();
+    assert!(matches!(
+        db.writer.settle().await.unwrap_err(),
+        WriteError::Stopped
+    ));
+    db.writer.shutdown();
+}
+
+/// A failed payment is reported by `health` until the next one succeeds.
+#[tokio::test]
+async fn a_failed_payment_is_reported_until_one_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = Recorder::default();
+    *failing.fail.lock().unwrap() = true;
+    let db = open(&dir.path().join("w.duckdb"), &failing, patient());
+    db.writer.submit(deployment("d-1", "api")).await.unwrap();
+    db.writer.settle().await.unwrap_err();
+    let health = db.writer.health();
+    assert!(health.running && health.derivation_failing, "{health:?}");
+    *failing.fail.lock().unwrap() = false;
+    db.writer.submit(deployment("d-2", "api")).await.unwrap();
+    db.writer.settle().await.unwrap();
+    assert!(!db.writer.health().derivation_failing);
     db.writer.shutdown();
 }
 

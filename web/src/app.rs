@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -16,11 +15,13 @@ use duckdb::Connection;
 use shiplog_ingest::store::WriterOptions;
 use tokio::net::TcpListener;
 
+use crate::body::BodyBudget;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::routes;
 use crate::routes::events::write_error;
 use crate::security;
+use crate::serve::{Drain, serve, within_limits};
 use crate::store::{Database, OpenError, open};
 use crate::stream::ChannelWriter;
 
@@ -42,6 +43,10 @@ pub struct Inner {
     pub config: Config,
     pub mode: Mode,
     pub requests: AtomicU64,
+    /// Set when the server stops accepting (`serve.rs`).
+    pub drain: Drain,
+    /// Body bytes held at once by every request together.
+    pub bodies: BodyBudget,
 }
 
 impl std::ops::Deref for AppState {
@@ -59,6 +64,8 @@ impl AppState {
             config,
             mode,
             requests: AtomicU64::new(0),
+            drain: Drain::default(),
+            bodies: BodyBudget::default(),
         }))
     }
 
@@ -68,7 +75,11 @@ impl AppState {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, shiplog_queries::QueryError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.db.writer.settle().await.map_err(write_error)?;
+        self.db
+            .writer
+            .settle()
+            .await
+            .map_err(|e| write_error(&self.db.writer, e))?;
         let state = self.clone();
         let joined = tokio::task::spawn_blocking(move || state.db.readers.with(read)).await;
         match joined {
@@ -88,7 +99,11 @@ impl AppState {
         + Send
         + 'static,
     ) -> Result<axum::body::Body, ApiError> {
-        self.db.writer.settle().await.map_err(write_error)?;
+        self.db
+            .writer
+            .settle()
+            .await
+            .map_err(|e| write_error(&self.db.writer, e))?;
         let (mut writer, body) = crate::stream::channel();
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -183,21 +198,28 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish and
-    /// stops the writer after the queued batches are committed.
+    /// Serves until `shutdown` completes, then drains the connections (in-flight
+    /// requests finish, new ones are refused, for at most `shutdown_grace_seconds`:
+    /// `serve.rs`) and stops the writer after the queued batches are committed and
+    /// their derived facts paid.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
-        let served = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = state.config.connections;
+        serve(
+            self.listener,
+            router(self.state),
+            limits,
+            state.drain.clone(),
+            shutdown,
+        )
+        .await;
         let writer = state.db.writer.clone();
         tokio::task::spawn_blocking(move || writer.shutdown())
             .await
-            .map_err(std::io::Error::other)?;
-        served
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -223,27 +245,33 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/services/{service}", get(page::service))
         .route("/data-health", get(page::data_health))
         .route("/data-health/{check}", get(page::data_health_rows))
+        .layer(middleware::from_fn(page::errors_as_pages))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::token_to_cookie,
         ))
 }
 
+/// No route for the path: SPEC §5's JSON error body, naming where to look.
+async fn no_route() -> ApiError {
+    ApiError::NotFound(
+        "no such route: the API is under /api/v1/, webhooks under /webhooks/, the dashboard at /"
+            .into(),
+    )
+}
+
+/// A route that exists, asked with a method it does not take.
+async fn wrong_method(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!("this route does not take {method}"))
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
     Router::new()
         .merge(pages(&state))
         .route("/static/shiplog.css", get(stylesheet))
-        .route(
-            "/api/v1/events",
-            post(routes::events::post_events).layer(DefaultBodyLimit::max(limit)),
-        )
-        .route(
-            "/webhooks/{source}",
-            post(routes::webhooks::receive)
-                .layer(DefaultBodyLimit::max(GITHUB_BODY_LIMIT.max(limit))),
-        )
+        .route("/api/v1/events", post(routes::events::post_events))
+        .route("/webhooks/{source}", post(routes::webhooks::receive))
         .route("/api/v1/admin/replay", post(routes::admin::post_replay))
         .route(
             "/api/v1/admin/git-import",
@@ -252,7 +280,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/metrics", get(routes::metrics::get_metrics))
         .route("/reports/weekly.csv", get(routes::reports::weekly))
         .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::prometheus))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), within_limits))
         .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

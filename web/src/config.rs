@@ -3,7 +3,9 @@
 //! `SecretString` so that no `Debug` or log line prints them.
 
 use std::collections::BTreeMap;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -27,10 +29,45 @@ pub struct Config {
     pub writer_queue_events: usize,
     /// The longest period the weekly report and the bucketed dashboard pages take.
     pub max_period_days: i64,
+    /// How long a connection and a request may take, how many may be open, and how
+    /// long a shutdown waits for them (`serve.rs`).
+    pub connections: ConnectionLimits,
     pub tokens: Tokens,
     pub sources: Sources,
     /// Which service and environment a webhook delivery belongs to.
     pub routing: Routing,
+}
+
+/// The server's bounds on connections (`header_timeout_seconds`,
+/// `request_timeout_seconds`, `idle_timeout_seconds`, `max_connections`,
+/// `shutdown_grace_seconds`); each is at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request's head must have arrived within this; hyper starts the clock again
+    /// when a keep-alive connection goes idle, so it also bounds the wait for the next
+    /// request.
+    pub header_timeout: Duration,
+    /// A handler, reading the body included, answers within this or the answer is `503`.
+    pub request_timeout: Duration,
+    /// A connection on which no byte moves either way while no handler runs is closed
+    /// after this (a client that stopped reading its answer).
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// On shutdown, how long open connections may finish before they are closed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Bearer tokens of the API's routes; `None` means the route's rule for no token.
@@ -81,6 +118,13 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     writer_queue_events: Option<usize>,
     max_period_days: Option<i64>,
+    // Zero would close every connection at once (or never accept one): refused when
+    // the file is read, naming the key.
+    header_timeout_seconds: Option<NonZeroU64>,
+    request_timeout_seconds: Option<NonZeroU64>,
+    idle_timeout_seconds: Option<NonZeroU64>,
+    max_connections: Option<NonZeroUsize>,
+    shutdown_grace_seconds: Option<NonZeroU64>,
     #[serde(default)]
     tokens: FileTokens,
     #[serde(default)]
@@ -225,6 +269,19 @@ impl Config {
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
             argocd_environments: parsed.sources.argocd.environments,
         };
+        let defaults = ConnectionLimits::default();
+        let seconds = |value: Option<NonZeroU64>, default: Duration| {
+            value.map_or(default, |s| Duration::from_secs(s.get()))
+        };
+        let connections = ConnectionLimits {
+            header_timeout: seconds(parsed.header_timeout_seconds, defaults.header_timeout),
+            request_timeout: seconds(parsed.request_timeout_seconds, defaults.request_timeout),
+            idle_timeout: seconds(parsed.idle_timeout_seconds, defaults.idle_timeout),
+            max_connections: parsed
+                .max_connections
+                .map_or(defaults.max_connections, NonZeroUsize::get),
+            shutdown_grace: seconds(parsed.shutdown_grace_seconds, defaults.shutdown_grace),
+        };
         let mut config = Config {
             db: parsed.db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
             addr: parsed.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
@@ -232,6 +289,7 @@ impl Config {
             max_body_bytes: parsed.max_body_bytes.unwrap_or(16 * 1024 * 1024),
             writer_queue_events: parsed.writer_queue_events.unwrap_or(10_000),
             max_period_days: parsed.max_period_days.unwrap_or(DEFAULT_MAX_PERIOD_DAYS),
+            connections,
             tokens: Tokens {
                 ingest: secret(parsed.tokens.ingest),
                 read: secret(parsed.tokens.read),
@@ -348,6 +406,24 @@ mod tests {
             e.contains("SHIPLOG_ATTRIBUTION_WINDOW_HOURS") && e.contains("a week"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_file_over_defaults() {
+        let (_dir, path) = write("header_timeout_seconds = 2\nmax_connections = 3\n");
+        let c = Config::load(Some(path.as_path()), |_| None).unwrap();
+        let expected = ConnectionLimits {
+            header_timeout: Duration::from_secs(2),
+            max_connections: 3,
+            ..ConnectionLimits::default()
+        };
+        assert_eq!(c.connections, expected);
+        assert_eq!(c.connections.request_timeout, Duration::from_secs(30));
+        let (_dir, path) = write("shutdown_grace_seconds = 0\n");
+        let e = Config::load(Some(path.as_path()), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shutdown_grace_seconds"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,19 @@ use shiplog_ingest::sources::generic::LineError;
 #[derive(Debug, Clone)]
 pub struct Message(pub String);
 
+/// A `422` lists at most this many bad events; its message gives the count of all.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// A listed error is cut at this many characters (an error may quote what was sent).
+const MAX_ERROR_CHARS: usize = 300;
+
+fn shortened(error: String) -> String {
+    match error.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => format!("{}…", &error[..end]),
+        None => error,
+    }
+}
+
 #[derive(Debug)]
 pub enum ApiError {
     /// `400`: the body or the query cannot be read.
@@ -21,14 +34,22 @@ pub enum ApiError {
     Unauthorized(String),
     /// `404`: no such resource (an unknown webhook source).
     NotFound(String),
+    /// `405`: the route exists but not for this method.
+    MethodNotAllowed(String),
     /// `413`: the body is over the route's limit.
     TooLarge { limit: usize },
+    /// `413`: more events in one body than the writer's queue holds
+    /// (`writer_queue_events`).
+    TooManyEvents { limit: usize },
     /// `415`: neither JSON nor NDJSON.
     UnsupportedMediaType(String),
     /// `422`: some events are invalid; the batch was refused whole.
     Invalid(Vec<LineError>),
     /// `503` with `Retry-After`: temporary trouble; the sender should retry.
     Unavailable(String),
+    /// `503` with `Retry-After` in seconds: the writer's queue is full, and this is
+    /// about how long it takes to drain.
+    Busy { message: String, retry_after: u64 },
     /// `500`: a read failed; logged, not explained to the client.
     Internal(String),
 }
@@ -39,6 +60,9 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message, Value::Null),
             ApiError::Unauthorized(message) => (StatusCode::UNAUTHORIZED, message, Value::Null),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, message, Value::Null),
+            ApiError::MethodNotAllowed(message) => {
+                (StatusCode::METHOD_NOT_ALLOWED, message, Value::Null)
+            }
             ApiError::TooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
@@ -46,18 +70,50 @@ impl IntoResponse for ApiError {
                 ),
                 json!({ "limit_bytes": limit }),
             ),
+            ApiError::TooManyEvents { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body holds more than {limit} events, the most one request may carry (writer_queue_events); send smaller batches"
+                ),
+                json!({ "limit_events": limit }),
+            ),
             ApiError::UnsupportedMediaType(message) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, message, Value::Null)
             }
-            ApiError::Invalid(lines) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "{} invalid event(s); nothing was stored: fix them and resend the whole batch",
-                    lines.len()
-                ),
-                json!(lines),
-            ),
+            ApiError::Invalid(lines) => {
+                let total = lines.len();
+                let listed = if total > MAX_LISTED_ERRORS {
+                    format!(" (the first {MAX_LISTED_ERRORS} are listed)")
+                } else {
+                    String::new()
+                };
+                let detail: Vec<LineError> = lines
+                    .into_iter()
+                    .take(MAX_LISTED_ERRORS)
+                    .map(|line| LineError {
+                        error: shortened(line.error),
+                        ..line
+                    })
+                    .collect();
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "{total} invalid event(s){listed}; nothing was stored: fix them and resend the whole batch"
+                    ),
+                    json!(detail),
+                )
+            }
             ApiError::Unavailable(message) => {
+                return ApiError::Busy {
+                    message,
+                    retry_after: 1,
+                }
+                .into_response();
+            }
+            ApiError::Busy {
+                message,
+                retry_after,
+            } => {
                 tracing::warn!(%message, "refused for now");
                 let error = format!("{message}; retry shortly");
                 let mut response = (
@@ -68,7 +124,7 @@ impl IntoResponse for ApiError {
                 response.extensions_mut().insert(Message(error));
                 response
                     .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
                 return response;
             }
             ApiError::Internal(message) => {

@@ -7,6 +7,7 @@
 //! - [`history`]: pulling a git clone's commit graph (CLI and admin route).
 //! - [`replay`]: mapping stored deliveries again (CLI and admin route share it).
 //! - [`app`]: state, router, and the server's lifecycle (`Application`).
+//! - [`serve`]: the accept loop, the connections' limits and the drain on shutdown.
 //! - `routes/`: one file per resource (events, metrics, reports, health); the
 //!   dashboard's pages in `routes/dashboard/`, drawing with `charts` (inline SVG) and
 //!   writing numbers with `format`; `security` sets the pages' headers and turns a
@@ -21,11 +22,14 @@ pub mod cli;
 pub mod config;
 pub mod history;
 pub mod replay;
+pub mod serve;
 pub mod store;
 
 mod auth;
+mod body;
 mod charts;
 mod error;
+mod extract;
 mod format;
 mod routes;
 mod security;

@@ -36,6 +36,9 @@ pub enum BodyError {
     NotJson(String),
     #[error("the body must be a JSON object or an array of objects")]
     NotObjectOrArray,
+    /// More events than one request may carry; reading stopped at the first one over.
+    #[error("the body holds more than {limit} events; send at most {limit} per request")]
+    TooManyEvents { limit: usize },
 }
 
 /// How the body is framed, from its content type.
@@ -50,10 +53,13 @@ pub enum BodyFormat {
     Sniff,
 }
 
-/// Parses a request body into its events, each valid or with its error.
+/// Parses a request body into its events, each valid or with its error. A body of
+/// more than `max_events` events is refused as a whole, and reading it stops at the
+/// first event over, so no body costs more than `max_events` parsed events.
 pub fn parse_body(
     body: &[u8],
     format: BodyFormat,
+    max_events: usize,
 ) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
     let text =
         std::str::from_utf8(body).map_err(|e| BodyError::NotJson(format!("not UTF-8: {e}")))?;
@@ -61,13 +67,14 @@ pub fn parse_body(
     if trimmed.is_empty() {
         return Err(BodyError::Empty);
     }
+    let ndjson = |text| parse_ndjson(text, max_events);
     match format {
-        BodyFormat::Ndjson => Ok(parse_ndjson(text)),
-        BodyFormat::Json => parse_json(trimmed),
+        BodyFormat::Ndjson => ndjson(text),
+        BodyFormat::Json => parse_json(trimmed, max_events),
         BodyFormat::Sniff => match trimmed.as_bytes()[0] {
-            b'[' => parse_json(trimmed),
-            b'{' => match parse_json(trimmed) {
-                Err(BodyError::NotJson(_)) if trimmed.contains('\n') => Ok(parse_ndjson(text)),
+            b'[' => parse_json(trimmed, max_events),
+            b'{' => match parse_json(trimmed, max_events) {
+                Err(BodyError::NotJson(_)) if trimmed.contains('\n') => ndjson(text),
                 other => other,
             },
             _ => Err(BodyError::NotObjectOrArray),
@@ -75,10 +82,62 @@ pub fn parse_body(
     }
 }
 
-fn parse_json(text: &str) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
+/// A JSON array's elements as unparsed text, refused past `limit` elements.
+struct CappedArray {
+    limit: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CappedArray {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CappedArray {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.limit));
+        while let Some(item) = seq.next_element()? {
+            if items.len() == self.limit {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+/// The marker [`CappedArray`] stops with, told apart from JSON that does not parse.
+const TOO_MANY: &str = "more events than a request may carry";
+
+fn parse_json(
+    text: &str,
+    max_events: usize,
+) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
     if text.starts_with('[') {
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(text).map_err(|e| BodyError::NotJson(e.to_string()))?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let items = serde::de::DeserializeSeed::deserialize(
+            CappedArray { limit: max_events },
+            &mut deserializer,
+        )
+        .and_then(|items| deserializer.end().map(|()| items))
+        .map_err(|e| {
+            if e.to_string().starts_with(TOO_MANY) {
+                BodyError::TooManyEvents { limit: max_events }
+            } else {
+                BodyError::NotJson(e.to_string())
+            }
+        })?;
         Ok(items
             .iter()
             .enumerate()
@@ -94,13 +153,23 @@ fn parse_json(text: &str) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyErr
 }
 
 /// NDJSON: one event per non-blank line; line numbers count blank lines too, so
-/// they match what an editor shows.
-pub fn parse_ndjson(text: &str) -> Vec<Result<ParsedEvent, LineError>> {
-    text.lines()
+/// they match what an editor shows. Refused past `max_events` lines with events.
+fn parse_ndjson(
+    text: &str,
+    max_events: usize,
+) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
+    let lines = text
+        .lines()
         .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| parse_event_text(i + 1, line.trim()))
-        .collect()
+        .filter(|(_, line)| !line.trim().is_empty());
+    let mut items = Vec::new();
+    for (i, line) in lines {
+        if items.len() == max_events {
+            return Err(BodyError::TooManyEvents { limit: max_events });
+        }
+        items.push(parse_event_text(i + 1, line.trim()));
+    }
+    Ok(items)
 }
 
 /// Parses one event given as JSON text.
@@ -482,11 +551,13 @@ mod tests {
     fn bodies_are_read_as_object_array_or_ndjson() {
         let ev = r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#;
         assert_eq!(
-            parse_body(ev.as_bytes(), BodyFormat::Json).unwrap().len(),
+            parse_body(ev.as_bytes(), BodyFormat::Json, 10)
+                .unwrap()
+                .len(),
             1
         );
         let array = format!("[{ev},{ev}, 3]");
-        let items = parse_body(array.as_bytes(), BodyFormat::Json).unwrap();
+        let items = parse_body(array.as_bytes(), BodyFormat::Json, 10).unwrap();
         assert_eq!(
             items[2].as_ref().unwrap_err(),
             &LineError {
@@ -495,11 +566,11 @@ mod tests {
             }
         );
         let ndjson = format!("{ev}\n\n{{\"type\":\"x\"}}\n");
-        let items = parse_body(ndjson.as_bytes(), BodyFormat::Sniff).unwrap();
+        let items = parse_body(ndjson.as_bytes(), BodyFormat::Sniff, 10).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].as_ref().unwrap_err().line, 3);
         assert_eq!(
-            parse_body(b"{\"type\":", BodyFormat::Json)
+            parse_body(b"{\"type\":", BodyFormat::Json, 10)
                 .unwrap_err()
                 .to_string()
                 .split(':')
@@ -507,8 +578,50 @@ mod tests {
             Some("the body is not valid JSON")
         );
         assert_eq!(
-            parse_body(b"  ", BodyFormat::Json).unwrap_err(),
+            parse_body(b"  ", BodyFormat::Json, 10).unwrap_err(),
             BodyError::Empty
         );
+    }
+
+    #[test]
+    fn a_body_of_more_events_than_the_limit_is_refused_whole() {
+        let ev = r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#;
+        let three = format!("[{ev},{ev},{ev}]");
+        assert_eq!(
+            parse_body(three.as_bytes(), BodyFormat::Json, 3)
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            parse_body(three.as_bytes(), BodyFormat::Json, 2).unwrap_err(),
+            BodyError::TooManyEvents { limit: 2 }
+        );
+        // Elements that are not events count too: `[1,1,1,…]` is not 8 million errors.
+        let ones = format!("[{}1]", "1,".repeat(1_000_000));
+        assert_eq!(
+            parse_body(ones.as_bytes(), BodyFormat::Sniff, 10_000).unwrap_err(),
+            BodyError::TooManyEvents { limit: 10_000 }
+        );
+        let lines = format!("{ev}\n\n{ev}\n{ev}\n");
+        assert_eq!(
+            parse_body(lines.as_bytes(), BodyFormat::Ndjson, 3)
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            parse_body(lines.as_bytes(), BodyFormat::Ndjson, 2).unwrap_err(),
+            BodyError::TooManyEvents { limit: 2 }
+        );
+        // Bad JSON after the last element is still bad JSON, not too many events.
+        assert!(matches!(
+            parse_body(b"[1,2", BodyFormat::Json, 5).unwrap_err(),
+            BodyError::NotJson(_)
+        ));
+        assert!(matches!(
+            parse_body(b"[1,2] x", BodyFormat::Json, 5).unwrap_err(),
+            BodyError::NotJson(_)
+        ));
     }
 }

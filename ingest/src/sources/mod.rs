@@ -31,4 +31,4 @@ pub mod typed_json;
 mod webhook;
 
 pub use routing::Routing;
-pub use webhook::{Incoming, MapError, Mapping, Source, map};
+pub use webhook::{Incoming, MapError, Mapping, Source, map, map_or_keep};

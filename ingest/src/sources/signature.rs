@@ -83,6 +83,14 @@ pub fn verify_pagerduty(
     }
 }
 
+/// Whether a presented token is the expected one (SPEC §5): compared in constant time
+/// after trimming surrounding whitespace on both sides, since a secret mounted from a
+/// file often ends in a newline. The one comparison of every token Shiplog checks.
+pub fn token_matches(expected: &[u8], presented: &[u8]) -> bool {
+    let expected = expected.trim_ascii();
+    !expected.is_empty() && bool::from(presented.trim_ascii().ct_eq(expected))
+}
+
 /// A shared token sent as is (GitLab's `X-Gitlab-Token`).
 pub fn verify_token(
     expected: &[u8],
@@ -90,7 +98,7 @@ pub fn verify_token(
     header: &'static str,
 ) -> Result<(), SignatureError> {
     let presented = presented.ok_or(SignatureError::Missing(header))?;
-    if bool::from(presented.as_bytes().ct_eq(expected)) {
+    if token_matches(expected, presented.as_bytes()) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch("token"))
@@ -194,5 +202,16 @@ mod tests {
             verify_token(b"s3cret", None, "X-Gitlab-Token"),
             Err(SignatureError::Missing("X-Gitlab-Token"))
         );
+        // A secret mounted from a file ends in a newline; a header may carry spaces.
+        assert_eq!(
+            verify_token(b"s3cret\n", Some(" s3cret"), "X-Gitlab-Token"),
+            Ok(())
+        );
+        assert_eq!(
+            verify_token(b"s3cret\n", Some("s3cret x"), "X-Gitlab-Token"),
+            Err(SignatureError::Mismatch("token"))
+        );
+        // A blank configured token matches nothing, not a blank header.
+        assert!(!token_matches(b" \n", b""));
     }
 }

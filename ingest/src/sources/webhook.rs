@@ -122,6 +122,34 @@ impl MapError {
     }
 }
 
+/// Maps one delivery of `source` as SPEC §6 says to keep it: a body that is JSON but
+/// that the adapter cannot map (a field missing, a shape other than its event header
+/// says) maps to nothing, with the adapter's reason, so that it is stored unmapped and
+/// a replay can map it once the mapping or the config is fixed. Only a body that is
+/// not JSON at all is refused.
+pub fn map_or_keep(
+    source: Source,
+    incoming: &Incoming<'_>,
+    routing: &Routing,
+) -> Result<Mapping, MapError> {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(incoming.body) {
+        return Err(MapError::new(format!("the body is not JSON: {e}")));
+    }
+    Ok(map(source, incoming, routing).unwrap_or_else(|error| {
+        let (event_header, id_header) = match source {
+            Source::Github => ("x-github-event", "x-github-delivery"),
+            Source::Gitlab => ("x-gitlab-event", "x-gitlab-event-uuid"),
+            Source::Cdevents => ("ce-type", "ce-id"),
+            Source::Argocd | Source::Pagerduty => ("", ""),
+        };
+        Mapping::skipped(
+            incoming.header(event_header).unwrap_or("unknown"),
+            incoming.header(id_header).map(str::to_owned),
+            format!("cannot be mapped: {error}"),
+        )
+    }))
+}
+
 /// Maps one delivery of `source` with the adapter for it.
 pub fn map(
     source: Source,

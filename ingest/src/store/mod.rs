@@ -17,7 +17,8 @@ pub use batch::{Appended, BatchResult, Delivery, Staging, Touched, write_batch};
 pub use migrations::MIGRATIONS;
 pub use writer::{
     DEFAULT_LINGER, DEFAULT_MAX_BATCH_EVENTS, Outcome, PauseGuard, Refresh, RefreshError,
-    StartFailure, Submission, WriteError, WriteFailure, Writer, WriterOptions, WriterStats,
+    StartFailure, Submission, WriteError, WriteFailure, Writer, WriterHealth, WriterOptions,
+    WriterStats,
 };
 
 /// A name read back from the store, parsed again: the store holds only names parsed at

@@ -32,7 +32,7 @@
 //! (`503`) instead of growing without limit.
 
 use std::sync::MutexGuard;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -177,8 +177,26 @@ pub enum WriteError {
     Busy,
     #[error("the server is shutting down")]
     Closed,
+    /// The writer's thread (or its settler's) ended without a shutdown: nothing can
+    /// be stored until the server is restarted; the log says why.
+    #[error("the writer has stopped")]
+    Stopped,
     #[error("storage failed: {0}")]
     Storage(WriteFailure),
+}
+
+/// What [`Writer::health`] reports: whether events can be stored now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterHealth {
+    /// The writer's thread and its settler are running (false once either has ended,
+    /// by a shutdown or a crash).
+    pub running: bool,
+    /// The last batch was rolled back by the storage (cleared by the next commit).
+    pub storage_failing: bool,
+    /// The last payment of derived facts failed (cleared by the next one).
+    pub derivation_failing: bool,
+    pub queued: usize,
+    pub capacity: usize,
 }
 
 /// Counters for `/metrics`.
@@ -194,6 +212,9 @@ pub struct WriterStats {
     pub settles: AtomicU64,
     pub settle_failures: AtomicU64,
     pub settle_micros_total: AtomicU64,
+    /// Whether the last batch, and the last payment, failed.
+    storage_failing: AtomicBool,
+    derivation_failing: AtomicBool,
     /// Bumped after each commit that owes derived facts; `settled` catches up with it.
     committed: AtomicU64,
     settled: AtomicU64,
@@ -236,6 +257,8 @@ struct Debt {
     failed: bool,
     /// The writer thread has stopped: pay what is owed once more, then stop.
     closing: bool,
+    /// The settler has ended (after `closing`, or by a panic): no payment comes.
+    settler_gone: bool,
 }
 
 impl Debt {
@@ -260,6 +283,25 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Debt> {
 fn close(shared: &Shared) {
     lock(shared).closing = true;
     shared.1.notify_all();
+}
+
+/// Runs `then` on the debt when dropped: when its thread ends, returning or
+/// unwinding from a panic, so that nobody waits for a thread that is gone.
+struct OnExit(Shared, fn(&mut Debt));
+
+impl Drop for OnExit {
+    fn drop(&mut self) {
+        (self.1)(&mut lock(&self.0));
+        self.0.1.notify_all();
+    }
+}
+
+/// The settler's exit: whoever still waits for a payment is told none will come.
+fn settler_gone(debt: &mut Debt) {
+    debt.settler_gone = true;
+    for waiter in debt.waiters.drain(..) {
+        let _ = waiter.reply.send(Err(WriteError::Stopped));
+    }
 }
 
 /// A handle to the writer; clones share one queue.
@@ -339,6 +381,7 @@ impl Writer {
                 waiters: Vec::new(),
                 failed: false,
                 closing: false,
+                settler_gone: false,
             }),
             Condvar::new(),
         ));
@@ -359,7 +402,10 @@ impl Writer {
         let (started_tx, started) = mpsc::sync_channel(1);
         let settler = std::thread::Builder::new()
             .name("shiplog-settler".into())
-            .spawn(move || settler.run(started_tx))
+            .spawn(move || {
+                let _exit = OnExit(settler.debt.clone(), settler_gone);
+                settler.run(started_tx);
+            })
             .map_err(|e| StartFailure::Writer(WriteFailure::Thread("settler", Arc::new(e))))?;
         let start_up = started.recv().unwrap_or_else(|_| {
             Err(StartFailure::Writer(WriteFailure::Thread(
@@ -385,8 +431,9 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("shiplog-writer".into())
             .spawn(move || {
+                let exit = OnExit(state.debt.clone(), |debt| debt.closing = true);
                 state.run(rx);
-                close(&state.debt);
+                drop(exit);
                 if settler.join().is_err() {
                     tracing::error!("the settler thread panicked");
                 }
@@ -435,9 +482,11 @@ impl Writer {
                     reply,
                     permit,
                 })
-                .map_err(|_| WriteError::Closed)?;
+                .map_err(|_| WriteError::Stopped)?;
         }
-        answer.await.map_err(|_| WriteError::Closed)?
+        // Queued jobs are written even after a shutdown begins, so an answer that
+        // never comes means the writer's thread is gone.
+        answer.await.map_err(|_| WriteError::Stopped)?
     }
 
     /// Waits until the derived facts cover every answered submission (at once when
@@ -449,8 +498,8 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         {
             let mut debt = lock(&self.debt);
-            if debt.closing {
-                return Err(WriteError::Closed);
+            if debt.settler_gone || debt.closing {
+                return Err(self.ended());
             }
             let commits = self.stats.committed.load(Ordering::Acquire);
             if self.stats.settled.load(Ordering::Acquire) >= commits {
@@ -459,7 +508,39 @@ impl Writer {
             debt.waiters.push(Waiter { commits, reply });
         }
         self.debt.1.notify_all();
-        answer.await.map_err(|_| WriteError::Closed)?
+        answer.await.map_err(|_| self.ended())?
+    }
+
+    /// Why the threads ended: a shutdown asked for, or not.
+    fn ended(&self) -> WriteError {
+        if self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            WriteError::Stopped
+        } else {
+            WriteError::Closed
+        }
+    }
+
+    /// Whether events can be stored now, for the liveness and readiness probes.
+    pub fn health(&self) -> WriterHealth {
+        let thread_running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|thread| !thread.is_finished());
+        let settler_running = !lock(&self.debt).settler_gone;
+        WriterHealth {
+            running: thread_running && settler_running,
+            storage_failing: self.stats.storage_failing.load(Ordering::Relaxed),
+            derivation_failing: self.stats.derivation_failing.load(Ordering::Relaxed),
+            queued: self.queued(),
+            capacity: self.capacity,
+        }
     }
 
     /// Events waiting in the queue or in the batch being written.
@@ -581,10 +662,12 @@ impl WriterThread {
                     }));
                 }
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                self.stats.storage_failing.store(false, Ordering::Relaxed);
             }
             Err(error) => {
                 tracing::error!(%error, "batch not stored; its senders are told to retry");
                 self.stats.batch_failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.storage_failing.store(true, Ordering::Relaxed);
                 for (_, reply, _) in replies {
                     let _ = reply.send(Err(WriteError::Storage(error.clone())));
                 }
@@ -754,6 +837,9 @@ impl Settler {
         match &result {
             Ok(()) => {
                 self.stats.settles.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .derivation_failing
+                    .store(false, Ordering::Relaxed);
                 self.stats.settled.store(commits, Ordering::Release);
                 let (done, waiting) = std::mem::take(&mut debt.waiters)
                     .into_iter()
@@ -766,6 +852,7 @@ impl Settler {
             Err(error) => {
                 tracing::error!(%error, "derived facts not recomputed; kept as owed");
                 self.stats.settle_failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.derivation_failing.store(true, Ordering::Relaxed);
                 debt.owe(owed);
                 debt.failed = true;
                 for waiter in debt.waiters.drain(..) {

@@ -47,5 +47,7 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing queued writes");
+    tracing::info!(
+        "shutting down: draining connections (at most shutdown_grace_seconds), then finishing queued writes"
+    );
 }

@@ -4,8 +4,9 @@
 //! `POST /api/v1/admin/git-import?path=&repo=` (`shiplog git import`; the path is
 //! on the server's file system).
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use shiplog_ingest::git::repo_name_from_remote;
@@ -49,7 +50,7 @@ pub async fn post_replay(
     let summary = replay(&state.db, &state.config.routing, &filter, &|_| {})
         .await
         .map_err(|e| match e {
-            ReplayError::Write(w) => super::events::write_error(w),
+            ReplayError::Write(w) => super::events::write_error(&state.db.writer, w),
             ReplayError::Read(r) => ApiError::Internal(r),
         })?;
     tracing::info!(%summary, "replay finished");

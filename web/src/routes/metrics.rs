@@ -1,7 +1,8 @@
 //! `GET /api/v1/metrics`: the metrics JSON of SPEC §5.
 
+use crate::extract::Query;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use shiplog_queries::Metrics;
 

@@ -1,6 +1,7 @@
 //! `GET /reports/weekly.csv`: the weekly report as CSV, or Parquet with `?format=parquet`.
 
-use axum::extract::{Query, State};
+use crate::extract::Query;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use shiplog_queries::weekly;

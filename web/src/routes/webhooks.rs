@@ -1,15 +1,18 @@
 //! `POST /webhooks/{source}`: a sender's own payload (SPEC §6). The order is fixed:
-//! verify the sender's proof of origin, map the body (a body that is not what its
-//! event type says is refused with `400` before anything is stored), then store the
-//! raw delivery and its typed events in one transaction. A delivery seen before
-//! (same delivery id) is answered `200` and changes nothing.
+//! an unknown source is `404` and credentials the headers can prove are checked
+//! before the body is read; then the body is read within the route's limit, its
+//! signature verified, and it is mapped. A body that is JSON but cannot be mapped is
+//! stored unmapped with the reason (answered `202` with it, replayable once the
+//! mapping or the config is fixed); only a body that is not JSON is `400`. The raw
+//! delivery and its typed events are stored in one transaction. A delivery seen
+//! before (same delivery id) is answered `200` and changes nothing.
 
 use std::collections::BTreeMap;
 
+use crate::extract::{Path, Query};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -17,7 +20,7 @@ use serde::Serialize;
 use shiplog_ingest::sources::signature::{
     self, GITHUB_HEADER, GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
 };
-use shiplog_ingest::sources::{Incoming, Source, map};
+use shiplog_ingest::sources::{Incoming, Source, map_or_keep};
 use shiplog_ingest::store::Submission;
 use shiplog_ingest::webhook_delivery;
 
@@ -58,35 +61,39 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Checks the sender's own scheme; nothing is read before this passes.
-fn verify(
+/// What the headers alone can prove, checked before a byte of the body is read: a
+/// token scheme (GitLab, ArgoCD, CDEvents) whole; a signature over the body (GitHub,
+/// PagerDuty) as far as its secret is configured and its header present.
+fn admit(
     state: &AppState,
     source: Source,
     headers: &HeaderMap,
     query: &ReadQuery,
-    body: &[u8],
 ) -> Result<(), ApiError> {
     let sources = &state.config.sources;
+    let signed = |secret: Option<&SecretString>, variable, name, shown| {
+        secret_of(secret, variable)?;
+        header(headers, name)
+            .map(|_| ())
+            .ok_or_else(|| unauthorized(SignatureError::Missing(shown)))
+    };
     match source {
-        Source::Github => signature::verify_github(
-            secret_of(sources.github_secret.as_ref(), "SHIPLOG_GITHUB_SECRET")?,
-            body,
-            header(headers, GITHUB_HEADER),
-        )
-        .map_err(unauthorized),
+        Source::Github => signed(
+            sources.github_secret.as_ref(),
+            "SHIPLOG_GITHUB_SECRET",
+            GITHUB_HEADER,
+            "X-Hub-Signature-256",
+        ),
+        Source::Pagerduty => signed(
+            sources.pagerduty_secret.as_ref(),
+            "SHIPLOG_PAGERDUTY_SECRET",
+            PAGERDUTY_HEADER,
+            "X-PagerDuty-Signature",
+        ),
         Source::Gitlab => signature::verify_token(
             secret_of(sources.gitlab_token.as_ref(), "SHIPLOG_GITLAB_TOKEN")?,
             header(headers, GITLAB_HEADER),
             "X-Gitlab-Token",
-        )
-        .map_err(unauthorized),
-        Source::Pagerduty => signature::verify_pagerduty(
-            secret_of(
-                sources.pagerduty_secret.as_ref(),
-                "SHIPLOG_PAGERDUTY_SECRET",
-            )?,
-            body,
-            header(headers, PAGERDUTY_HEADER),
         )
         .map_err(unauthorized),
         Source::Argocd => auth::require(
@@ -104,6 +111,35 @@ fn verify(
     }
 }
 
+/// The signature over the body, for the schemes that sign it; nothing is mapped or
+/// stored before this passes.
+fn verify_body(
+    state: &AppState,
+    source: Source,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let sources = &state.config.sources;
+    match source {
+        Source::Github => signature::verify_github(
+            secret_of(sources.github_secret.as_ref(), "SHIPLOG_GITHUB_SECRET")?,
+            body,
+            header(headers, GITHUB_HEADER),
+        )
+        .map_err(unauthorized),
+        Source::Pagerduty => signature::verify_pagerduty(
+            secret_of(
+                sources.pagerduty_secret.as_ref(),
+                "SHIPLOG_PAGERDUTY_SECRET",
+            )?,
+            body,
+            header(headers, PAGERDUTY_HEADER),
+        )
+        .map_err(unauthorized),
+        Source::Gitlab | Source::Argocd | Source::Cdevents => Ok(()),
+    }
+}
+
 /// The headers the adapter reads and the raw log keeps, names lower-case.
 fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String> {
     source
@@ -118,7 +154,7 @@ pub async fn receive(
     Path(source): Path<String>,
     Query(query): Query<ReadQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     state.count_request();
     let source = Source::parse(&source).ok_or_else(|| {
@@ -127,25 +163,19 @@ pub async fn receive(
             Source::ALL.map(Source::as_str).join(", ")
         ))
     })?;
-    let limit = body_limit(&state, source);
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit }
-        } else {
-            ApiError::BadRequest(format!("cannot read the body: {rejection}"))
-        }
-    })?;
-    if body.len() > limit {
-        return Err(ApiError::TooLarge { limit });
-    }
-    verify(&state, source, &headers, &query, &body)?;
+    admit(&state, source, &headers, &query)?;
+    let body = state
+        .bodies
+        .read(&headers, body, body_limit(&state, source))
+        .await?;
+    verify_body(&state, source, &headers, &body)?;
 
     let kept = kept_headers(source, &headers);
     let incoming = Incoming {
         headers: &kept,
         body: &body,
     };
-    let mapping = map(source, &incoming, &state.config.routing)
+    let mapping = map_or_keep(source, &incoming, &state.config.routing)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let text = String::from_utf8(body.to_vec())
         .map_err(|e| ApiError::BadRequest(format!("the body is not UTF-8: {e}")))?;
@@ -164,7 +194,7 @@ pub async fn receive(
             deliveries: vec![delivery],
         })
         .await
-        .map_err(write_error)?;
+        .map_err(|e| write_error(&state.db.writer, e))?;
     let repeat = outcome.accepted == 0;
     let answer = WebhookOutcome {
         accepted: outcome.accepted,

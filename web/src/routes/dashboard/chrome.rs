@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use duckdb::Connection;
 use shiplog_model::{BandsVersion, Period, Settings};
@@ -345,28 +346,47 @@ impl From<ApiError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let json = self.0.into_response();
-        let status = json.status();
-        let message = match status {
-            StatusCode::INTERNAL_SERVER_ERROR => "internal error; see the server log".to_owned(),
-            _ => json
-                .extensions()
-                .get::<crate::error::Message>()
-                .map(|m| m.0.clone())
-                .unwrap_or_default(),
-        };
-        let page = ErrorPage {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("error"),
-            message,
-        };
-        let body = page.render().unwrap_or_else(|_| format!("{status}"));
-        let mut response = (status, Html(body)).into_response();
-        for (name, value) in json.headers() {
-            if name == axum::http::header::RETRY_AFTER {
-                response.headers_mut().insert(name, value.clone());
-            }
-        }
-        response
+        error_page(self.0.into_response())
     }
+}
+
+/// On the pages: a refusal made before the handler ran (an extractor's
+/// [`ApiError`]) is rendered as a page too, as [`PageError`] renders the handlers'.
+pub async fn errors_as_pages(request: axum::extract::Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response
+        .extensions()
+        .get::<crate::error::Message>()
+        .is_some()
+    {
+        return error_page(response);
+    }
+    response
+}
+
+/// The page for an [`ApiError`]'s JSON answer: its status, its message (never an
+/// internal one) and its `Retry-After`.
+fn error_page(json: Response) -> Response {
+    let status = json.status();
+    let message = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => "internal error; see the server log".to_owned(),
+        _ => json
+            .extensions()
+            .get::<crate::error::Message>()
+            .map(|m| m.0.clone())
+            .unwrap_or_default(),
+    };
+    let page = ErrorPage {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("error"),
+        message,
+    };
+    let body = page.render().unwrap_or_else(|_| format!("{status}"));
+    let mut response = (status, Html(body)).into_response();
+    for (name, value) in json.headers() {
+        if name == axum::http::header::RETRY_AFTER {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }

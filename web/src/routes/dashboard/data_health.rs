@@ -2,8 +2,9 @@
 //! to do about it, and the newest delivery per source; `GET /data-health/{check}`
 //! lists a check's rows (paged, or every row with `?format=csv`).
 
+use crate::extract::{Path, Query};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::Paging;

@@ -3,8 +3,9 @@
 //! page is computed from the same rows (`queries::dashboard::explain`), so the row
 //! count is the count the figure shows.
 
+use crate::extract::{Path, Query};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::explain::{explain as read_explain, write_csv};

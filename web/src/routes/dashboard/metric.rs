@@ -2,8 +2,9 @@
 //! behind it, the distribution of a duration (p50, p75, p90 and a histogram), the
 //! figure per service (sortable), and for lead time its stages.
 
+use crate::extract::{Path, Query};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::metric_page::{MetricPage, Stage, metric_page};

@@ -12,7 +12,7 @@ mod services;
 mod table;
 mod tiles;
 
-pub use chrome::{Links, query_escape};
+pub use chrome::{Links, errors_as_pages, query_escape};
 pub use data_health::{data_health, data_health_rows};
 pub use explain::explain;
 pub use metric::metric;

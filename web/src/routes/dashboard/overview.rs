@@ -2,8 +2,9 @@
 //! level, sample size, change against the previous period and weekly sparkline;
 //! build health beside them; the empty states in words.
 
+use crate::extract::Query;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shiplog_queries::dashboard::overview::overview as read_overview;
