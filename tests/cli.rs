@@ -3,11 +3,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Stdio;
 
-use support::{FROM, INGEST_TOKEN, TO, reference, run, shiplog, spawn_app, text};
+use support::{FROM, INGEST_TOKEN, ServedBinary, TO, reference, run, spawn_app, text};
 
 /// `shiplog import --db DB FILE…`.
 fn import(db: &Path, files: &[&Path]) -> std::process::Output {
@@ -228,35 +226,12 @@ fn weekly_report_as_parquet_keeps_types_and_unguarded_names() {
 fn accepted_event_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.duckdb");
-    let mut server = shiplog()
-        .args([
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The server names its address on its first line of standard error.
-    let mut first = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .split("on ")
-        .nth(1)
-        .expect("the serving line names the address")
-        .trim()
-        .to_owned();
+    let server = ServedBinary::start_blocking(dir.path(), &db, None);
 
-    let response = post_deployment(&format!("{url}api/v1/events"));
-    assert_eq!(response, 202);
-    server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint.
-    server.wait().unwrap();
+    let response = post_deployment(&format!("{}/api/v1/events", server.base));
+    assert_eq!(response, 202, "{}", server.log());
+    server.kill(); // SIGKILL: no shutdown, no checkpoint.
+    server.child.lock().unwrap().wait().unwrap();
 
     let conn = duckdb::Connection::open(&db).unwrap();
     let n: i64 = conn

@@ -15,9 +15,8 @@
 mod support;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Output};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,15 +24,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shiplog_ingest::sources::generic::content_key;
 use support::{
-    FROM, INGEST_TOKEN, TO, csv_differences, json_differences, reference_text, shiplog, shuffled,
-    text,
+    FROM, INGEST_TOKEN, ServedBinary, TO, csv_differences, json_differences, reference_text,
+    shiplog, shuffled, text,
 };
 
 /// Senders posting at once.
 const SENDERS: usize = 24;
 /// Bounds on waits that would otherwise hang a broken run (none of them paces it).
 const ROUND_LIMIT: Duration = Duration::from_secs(120);
-const START_LIMIT: Duration = Duration::from_secs(60);
 const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 
 /// splitmix64: a seeded sequence, so that a failing seed can be rerun.
@@ -104,101 +102,6 @@ fn plan(seed: u64) -> (Vec<Delivery>, Vec<Request>) {
         });
     }
     (deliveries, requests)
-}
-
-/// A running `shiplog serve`, its standard error collected for failure messages.
-struct Server {
-    child: Arc<Mutex<Child>>,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts the binary on `db` and waits (bounded) for the line naming its address.
-    async fn start(dir: &Path, db: &Path) -> Server {
-        let (dir, db) = (dir.to_owned(), db.to_owned());
-        let started = tokio::task::spawn_blocking(move || Server::start_blocking(&dir, &db));
-        tokio::time::timeout(START_LIMIT, started)
-            .await
-            .expect("the server names its address within a minute")
-            .unwrap()
-    }
-
-    fn start_blocking(dir: &Path, db: &Path) -> Server {
-        let mut child = shiplog()
-            .current_dir(dir)
-            .args([
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
-            .env("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        // The line naming the address; log lines (warnings of the start) may come first.
-        let mut before = String::new();
-        let base = loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).unwrap() == 0 {
-                panic!("the server did not start:\n{before}");
-            }
-            match line.trim().rsplit_once(" on http://") {
-                Some((serving, addr)) if serving.starts_with("Shiplog is serving") => {
-                    break format!("http://{}", addr.trim_end_matches('/'));
-                }
-                _ => before.push_str(&line),
-            }
-        };
-        let log = Arc::new(Mutex::new(before));
-        let collected = log.clone();
-        // Drained to the end, so the server never blocks on a full pipe; the thread
-        // ends when the process does.
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = collected.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Server {
-            child: Arc::new(Mutex::new(child)),
-            base,
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn kill(&self) {
-        // Fails only when the process has already been reaped.
-        let _ = self.child.lock().unwrap().kill();
-    }
-
-    /// Waits (bounded) for the process to exit.
-    async fn wait(&self) -> ExitStatus {
-        let child = self.child.clone();
-        let waited = tokio::task::spawn_blocking(move || child.lock().unwrap().wait().unwrap());
-        tokio::time::timeout(START_LIMIT, waited)
-            .await
-            .expect("the server exits within a minute")
-            .unwrap()
-    }
-
-    /// SIGTERM, as a container runtime stops it: queued writes finish, the writer stops.
-    async fn terminate(&self) -> ExitStatus {
-        let pid = self.child.lock().unwrap().id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
-        self.wait().await
-    }
 }
 
 /// How one attempt at a request ended.
@@ -323,7 +226,7 @@ async fn sender(round: Arc<Round>) -> Vec<Attempt> {
 /// `kill_after = Some(k)`, until the k-th answer, whose reader kills the server.
 /// Requests left in the queue at the kill were never tried, so they are not in doubt.
 async fn round(
-    server: &Server,
+    server: &ServedBinary,
     requests: &Arc<Vec<Request>>,
     pending: Vec<usize>,
     kill_after: Option<usize>,
@@ -618,7 +521,7 @@ async fn rounds(
     db: &Path,
     requests: &Arc<Vec<Request>>,
     ledger: &mut Ledger,
-) -> Server {
+) -> ServedBinary {
     let kill_rounds = ledger.figures.kill_rounds;
     let mut rng = Rng(seed);
     let counters = Counters::default();
@@ -626,7 +529,7 @@ async fn rounds(
     let mut last = None;
     for round_no in 0..=kill_rounds {
         let started = Instant::now();
-        let server = Server::start(dir, db).await;
+        let server = ServedBinary::start(dir, db, None).await;
         if round_no > 0 {
             ledger.figures.restart += started.elapsed();
             ledger.figures.restarts += 1;

@@ -24,6 +24,8 @@ pub use event::{
     Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, Status,
     succeeded,
 };
-pub use names::{CommitSha, EventId, NameError, RepoName, ServiceName};
+pub use names::{
+    CommitSha, EventId, ID_MAX_BYTES, NAME_MAX_BYTES, NameError, RepoName, ServiceName,
+};
 pub use settings::{ServiceSettings, Settings};
-pub use time::{Period, PeriodError, Timestamp, parse_timestamp};
+pub use time::{Period, PeriodError, Timestamp, TimestampError, check_range, parse_timestamp};

@@ -13,11 +13,31 @@ pub enum NameError {
     Reserved,
     #[error("contains whitespace or a comma")]
     Separator,
+    #[error("is {len} bytes long, over the limit of {limit} bytes")]
+    TooLong { len: usize, limit: usize },
 }
 
-fn check_text(raw: &str) -> Result<(), NameError> {
+/// The longest service or repository name, or commit sha, in bytes of UTF-8. SPEC §2
+/// gives no limit; this one is far above any real name (GitHub's `owner/name` is at
+/// most 140, a Git sha 64) and keeps a hostile one out of every page, report and
+/// index.
+pub const NAME_MAX_BYTES: usize = 256;
+
+/// The longest deployment, incident or build id. Longer than a name because the
+/// adapters compose ids from the sender's names: ArgoCD's
+/// `argocd:{namespace}/{app}@{started_at}` reaches some 350 bytes within Kubernetes'
+/// own limits, and a GitLab pipeline's id carries its project path.
+pub const ID_MAX_BYTES: usize = 1024;
+
+fn check_text(raw: &str, limit: usize) -> Result<(), NameError> {
     if raw.trim().is_empty() {
         return Err(NameError::Empty);
+    }
+    if raw.len() > limit {
+        return Err(NameError::TooLong {
+            len: raw.len(),
+            limit,
+        });
     }
     if raw.chars().any(char::is_control) {
         return Err(NameError::ControlCharacter);
@@ -26,7 +46,7 @@ fn check_text(raw: &str) -> Result<(), NameError> {
 }
 
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $limit:expr, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
@@ -34,7 +54,7 @@ macro_rules! name_type {
         impl $name {
             /// Parses a name, refusing what SPEC §2 calls invalid.
             pub fn parse(raw: &str) -> Result<Self, NameError> {
-                check_text(raw)?;
+                check_text(raw, $limit)?;
                 let check: fn(&str) -> Result<(), NameError> = $check;
                 check(raw)?;
                 Ok(Self(raw.to_owned()))
@@ -67,12 +87,14 @@ name_type!(
     /// The unit that is deployed. `ALL` is refused: the weekly report uses it for the
     /// week's summary row, and a service of that name would be indistinguishable.
     ServiceName,
+    NAME_MAX_BYTES,
     |raw| if raw == "ALL" { Err(NameError::Reserved) } else { Ok(()) }
 );
 
 name_type!(
     /// A repository, usually `owner/name`.
     RepoName,
+    NAME_MAX_BYTES,
     |_| Ok(())
 );
 
@@ -81,6 +103,7 @@ name_type!(
     /// every source, and a generic sender's ids are theirs to choose. Whitespace and
     /// commas are refused so that a list of shas has one unambiguous text form.
     CommitSha,
+    NAME_MAX_BYTES,
     |raw| {
         if raw.chars().any(|c| c.is_whitespace() || c == ',') {
             Err(NameError::Separator)
@@ -93,6 +116,7 @@ name_type!(
 name_type!(
     /// A deployment, incident or build id, unique within its kind.
     EventId,
+    ID_MAX_BYTES,
     |_| Ok(())
 );
 
@@ -116,6 +140,41 @@ mod tests {
             RepoName::parse("a\u{1f}b"),
             Err(NameError::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn names_and_ids_are_refused_past_their_length_limit() {
+        let at_limit = "s".repeat(NAME_MAX_BYTES);
+        assert!(ServiceName::parse(&at_limit).is_ok());
+        assert!(RepoName::parse(&at_limit).is_ok());
+        assert!(CommitSha::parse(&at_limit).is_ok());
+        let over = format!("{at_limit}s");
+        let too_long = NameError::TooLong {
+            len: NAME_MAX_BYTES + 1,
+            limit: NAME_MAX_BYTES,
+        };
+        assert_eq!(ServiceName::parse(&over), Err(too_long.clone()));
+        assert_eq!(RepoName::parse(&over), Err(too_long.clone()));
+        assert_eq!(CommitSha::parse(&over), Err(too_long));
+        assert_eq!(
+            NameError::TooLong {
+                len: 257,
+                limit: 256
+            }
+            .to_string(),
+            "is 257 bytes long, over the limit of 256 bytes"
+        );
+        assert!(EventId::parse(&"i".repeat(ID_MAX_BYTES)).is_ok());
+        assert!(matches!(
+            EventId::parse(&"i".repeat(ID_MAX_BYTES + 1)),
+            Err(NameError::TooLong {
+                limit: ID_MAX_BYTES,
+                ..
+            })
+        ));
+        // Bytes, not characters: 128 two-byte characters are at the limit.
+        assert!(ServiceName::parse(&"é".repeat(NAME_MAX_BYTES / 2)).is_ok());
+        assert!(ServiceName::parse(&"é".repeat(NAME_MAX_BYTES / 2 + 1)).is_err());
     }
 
     #[test]

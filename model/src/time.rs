@@ -6,9 +6,34 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 /// An instant, always in UTC.
 pub type Timestamp = DateTime<Utc>;
 
-/// Parses an RFC 3339 timestamp (any offset) into UTC.
-pub fn parse_timestamp(raw: &str) -> Result<Timestamp, chrono::ParseError> {
-    DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc))
+/// Why a timestamp was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("is not an RFC 3339 timestamp ({0})")]
+    NotRfc3339(chrono::ParseError),
+    #[error("is outside the years 0000 to 9999 (UTC)")]
+    OutOfRange,
+}
+
+/// Accepts an instant in the years 0000 to 9999, UTC: those RFC 3339 can write
+/// (SPEC §1), so every stored instant has a four-digit RFC 3339 form in UTC, and the
+/// difference of any two fits an `i64` of microseconds many times over. chrono goes
+/// from the year -262,143 to +262,142, where a lead time's subtraction overflows; a
+/// sender's format with a free-width year (GitLab's `2019-03-25 11:16:03 UTC`)
+/// reaches that far, and an offset moves an RFC 3339 year 0000 or 9999 across the
+/// edge.
+pub fn check_range(t: Timestamp) -> Result<Timestamp, TimestampError> {
+    if (0..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(TimestampError::OutOfRange)
+    }
+}
+
+/// Parses an RFC 3339 timestamp (any offset) into UTC, within [`check_range`].
+pub fn parse_timestamp(raw: &str) -> Result<Timestamp, TimestampError> {
+    let t = DateTime::parse_from_rfc3339(raw).map_err(TimestampError::NotRfc3339)?;
+    check_range(t.with_timezone(&Utc))
 }
 
 /// Microseconds since the Unix epoch: the unit the store keeps instants in.
@@ -122,6 +147,37 @@ mod tests {
     fn offsets_are_converted_to_utc() {
         let t = parse_timestamp("2026-01-07T12:10:28+02:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2026-01-07T10:10:28+00:00");
+    }
+
+    #[test]
+    fn instants_outside_the_years_rfc_3339_writes_are_refused() {
+        assert!(parse_timestamp("0000-01-01T00:00:00Z").is_ok());
+        assert!(parse_timestamp("9999-12-31T23:59:59.999999Z").is_ok());
+        // Valid RFC 3339 whose UTC instant leaves the four-digit years.
+        assert_eq!(
+            parse_timestamp("9999-12-31T23:59:59-01:00"),
+            Err(TimestampError::OutOfRange)
+        );
+        assert_eq!(
+            parse_timestamp("0000-01-01T00:00:00+01:00"),
+            Err(TimestampError::OutOfRange)
+        );
+        assert!(matches!(
+            parse_timestamp("+262143-12-31T23:59:59Z"),
+            Err(TimestampError::NotRfc3339(_))
+        ));
+        assert_eq!(
+            check_range(DateTime::<Utc>::MAX_UTC),
+            Err(TimestampError::OutOfRange)
+        );
+        assert_eq!(
+            check_range(DateTime::<Utc>::MIN_UTC),
+            Err(TimestampError::OutOfRange)
+        );
+        assert_eq!(
+            TimestampError::OutOfRange.to_string(),
+            "is outside the years 0000 to 9999 (UTC)"
+        );
     }
 
     #[test]

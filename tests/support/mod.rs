@@ -3,9 +3,12 @@
 //! cell-by-cell comparison.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::Value;
@@ -21,6 +24,13 @@ pub const TO: &str = "2026-02-16";
 /// the CI run ids that `shiplog notify` would take as a default id.
 pub fn shiplog() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
+    clean_env(&mut command);
+    command
+}
+
+/// Removes the runner's `SHIPLOG_*` settings and CI run ids from `command`'s
+/// environment (for a command that runs the binary through a shell).
+pub fn clean_env(command: &mut Command) {
     for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SHIPLOG_")) {
         command.env_remove(name);
     }
@@ -33,7 +43,6 @@ pub fn shiplog() -> Command {
     ] {
         command.env_remove(ci);
     }
-    command
 }
 
 /// Runs the binary with `args` and waits for it.
@@ -50,6 +59,174 @@ pub async fn output_beside_server(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().expect("the shiplog binary runs"))
         .await
         .unwrap()
+}
+
+/// A running `shiplog serve`, the real binary, its standard error collected for
+/// failure messages.
+pub struct ServedBinary {
+    pub child: Arc<Mutex<Child>>,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base: String,
+    log: Arc<Mutex<String>>,
+    /// The thread that collects standard error, joined once the process has exited so
+    /// that the log is then whole.
+    reader: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+/// Bounds the waits for the binary to start and to exit, which would otherwise hang a
+/// broken run (neither paces a test).
+pub const PROCESS_LIMIT: Duration = Duration::from_secs(60);
+
+impl ServedBinary {
+    /// Starts the binary on `db` with the ingest token set, `config` as its config file
+    /// if given, and waits (bounded) for the line naming its address.
+    pub async fn start(dir: &Path, db: &Path, config: Option<&Path>) -> ServedBinary {
+        let mut command = shiplog();
+        command.current_dir(dir).args(serve_args(db, config));
+        ServedBinary::start_command(command).await
+    }
+
+    /// [`ServedBinary::start`] for a synchronous test.
+    pub fn start_blocking(dir: &Path, db: &Path, config: Option<&Path>) -> ServedBinary {
+        let mut command = shiplog();
+        command.current_dir(dir).args(serve_args(db, config));
+        ServedBinary::spawn(command)
+    }
+
+    /// Runs `command`, a `shiplog serve` however it is wrapped (a shell that sets
+    /// limits first, say), and waits for the line naming its address. Unless `command`
+    /// sets them itself, the ingest token is [`INGEST_TOKEN`] and `RUST_LOG` is `warn`;
+    /// the log has no colours.
+    pub fn spawn(mut command: Command) -> ServedBinary {
+        for (name, default) in [("SHIPLOG_INGEST_TOKEN", INGEST_TOKEN), ("RUST_LOG", "warn")] {
+            if !command.get_envs().any(|(set, _)| set == name) {
+                command.env(name, default);
+            }
+        }
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        // The line naming the address; log lines (warnings of the start) may come first.
+        let mut before = String::new();
+        let base = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("the server did not start:\n{before}");
+            }
+            match line.trim().rsplit_once(" on http://") {
+                Some((serving, addr)) if serving.starts_with("Shiplog is serving") => {
+                    break format!("http://{}", addr.trim_end_matches('/'));
+                }
+                _ => before.push_str(&line),
+            }
+        };
+        let log = Arc::new(Mutex::new(before));
+        let collected = log.clone();
+        // Drained to the end, so the server never blocks on a full pipe; the thread
+        // ends when the process does.
+        let reader = std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = collected.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        ServedBinary {
+            child: Arc::new(Mutex::new(child)),
+            base,
+            log,
+            reader: Arc::new(Mutex::new(Some(reader))),
+        }
+    }
+
+    /// [`ServedBinary::spawn`] from a test's runtime, bounded.
+    pub async fn start_command(command: Command) -> ServedBinary {
+        let started = tokio::task::spawn_blocking(move || ServedBinary::spawn(command));
+        tokio::time::timeout(PROCESS_LIMIT, started)
+            .await
+            .expect("the server names its address within a minute")
+            .unwrap()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.lock().unwrap().id()
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: no shutdown, no checkpoint.
+    pub fn kill(&self) {
+        // Fails only when the process has already been reaped.
+        let _ = self.child.lock().unwrap().kill();
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub async fn wait(&self) -> ExitStatus {
+        let (child, reader) = (self.child.clone(), self.reader.clone());
+        let waited = tokio::task::spawn_blocking(move || {
+            let status = child.lock().unwrap().wait().unwrap();
+            if let Some(reader) = reader.lock().unwrap().take() {
+                reader.join().unwrap();
+            }
+            status
+        });
+        tokio::time::timeout(PROCESS_LIMIT, waited)
+            .await
+            .expect("the server exits within a minute")
+            .unwrap()
+    }
+
+    /// SIGTERM, as a container runtime stops it: the server drains, queued writes
+    /// finish, the writer stops. Returns at once; [`ServedBinary::wait`] for the exit.
+    pub fn send_terminate(&self) {
+        let pid = self.child.lock().unwrap().id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub async fn terminate(&self) -> ExitStatus {
+        self.send_terminate();
+        self.wait().await
+    }
+}
+
+/// `[--config FILE] serve --db DB --addr 127.0.0.1:0`: a server on a free port.
+pub fn serve_args(db: &Path, config: Option<&Path>) -> Vec<std::ffi::OsString> {
+    let mut args = Vec::new();
+    if let Some(config) = config {
+        args.extend(["--config".into(), config.as_os_str().to_owned()]);
+    }
+    args.extend(
+        [
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ]
+        .map(Into::into),
+    );
+    args
+}
+
+/// A test that fails before it stops its server does not leave the process behind.
+impl Drop for ServedBinary {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 pub fn text(bytes: &[u8]) -> String {

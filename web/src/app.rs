@@ -8,13 +8,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::http::header;
+use axum::handler::Handler;
+use axum::http::{Method, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use duckdb::Connection;
 use shiplog_ingest::store::WriterOptions;
 use tokio::net::TcpListener;
 
+use crate::auth;
+pub use crate::auth::Access;
 use crate::body::BodyBudget;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -24,6 +27,7 @@ use crate::security;
 use crate::serve::{Drain, serve, within_limits};
 use crate::store::{Database, OpenError, open};
 use crate::stream::ChannelWriter;
+use crate::trace;
 
 /// How the server was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,24 +238,6 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
     )
 }
 
-/// The dashboard's pages: a `?token=` on any of them becomes the read cookie.
-fn pages(state: &AppState) -> Router<AppState> {
-    use routes::dashboard as page;
-    Router::new()
-        .route("/", get(page::overview))
-        .route("/metrics/{metric}", get(page::metric))
-        .route("/explain/{metric}", get(page::explain))
-        .route("/services", get(page::services))
-        .route("/services/{service}", get(page::service))
-        .route("/data-health", get(page::data_health))
-        .route("/data-health/{check}", get(page::data_health_rows))
-        .layer(middleware::from_fn(page::errors_as_pages))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::token_to_cookie,
-        ))
-}
-
 /// No route for the path: SPEC §5's JSON error body, naming where to look.
 async fn no_route() -> ApiError {
     ApiError::NotFound(
@@ -265,26 +251,139 @@ async fn wrong_method(method: axum::http::Method) -> ApiError {
     ApiError::MethodNotAllowed(format!("this route does not take {method}"))
 }
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(pages(&state))
-        .route("/static/shiplog.css", get(stylesheet))
-        .route("/api/v1/events", post(routes::events::post_events))
-        .route("/webhooks/{source}", post(routes::webhooks::receive))
-        .route("/api/v1/admin/replay", post(routes::admin::post_replay))
-        .route(
+/// What the router serves at one method and path, and who may call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: Method,
+    /// The pattern, with `{parameters}`.
+    pub path: &'static str,
+    pub access: Access,
+    /// A dashboard page: its refusals are rendered as pages, and a right `?token=` on
+    /// it becomes the read cookie (`security::token_to_cookie`).
+    pub page: bool,
+}
+
+/// A route of [`table`]: its description and its handler.
+struct Route {
+    info: RouteInfo,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn new(
+        method: Method,
+        path: &'static str,
+        access: Access,
+        page: bool,
+        handler: MethodRouter<AppState>,
+    ) -> Route {
+        Route {
+            info: RouteInfo {
+                method,
+                path,
+                access,
+                page,
+            },
+            handler,
+        }
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Route {
+        Route::new(Method::GET, path, access, false, get(handler))
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Route {
+        Route::new(Method::POST, path, access, false, post(handler))
+    }
+
+    /// A dashboard page (`GET`).
+    fn page<H: Handler<T, AppState>, T: 'static>(
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Route {
+        Route::new(Method::GET, path, access, true, get(handler))
+    }
+}
+
+/// Every route of the server, each with the access it asks for. The router is built
+/// from this table alone, and [`routes`] describes it from the same table, so a route
+/// cannot be served without stating its access, nor escape the test that tries every
+/// route with every token (`tests/auth_routes.rs`).
+fn table() -> Vec<Route> {
+    use Access::{Admin, Ingest, Public, Read, Webhook};
+    use routes::dashboard as page;
+    vec![
+        Route::page("/", Read, page::overview),
+        Route::page("/metrics/{metric}", Read, page::metric),
+        Route::page("/explain/{metric}", Read, page::explain),
+        Route::page("/services", Read, page::services),
+        Route::page("/services/{service}", Read, page::service),
+        Route::page("/data-health", Read, page::data_health),
+        Route::page("/data-health/{check}", Read, page::data_health_rows),
+        Route::get("/static/shiplog.css", Public, stylesheet),
+        Route::post("/api/v1/events", Ingest, routes::events::post_events),
+        Route::post("/webhooks/{source}", Webhook, routes::webhooks::receive),
+        Route::post("/api/v1/admin/replay", Admin, routes::admin::post_replay),
+        Route::post(
             "/api/v1/admin/git-import",
-            post(routes::admin::post_git_import),
-        )
-        .route("/api/v1/metrics", get(routes::metrics::get_metrics))
-        .route("/reports/weekly.csv", get(routes::reports::weekly))
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::prometheus))
+            Admin,
+            routes::admin::post_git_import,
+        ),
+        Route::post("/api/v1/admin/backup", Admin, routes::admin::post_backup),
+        Route::get("/api/v1/metrics", Read, routes::metrics::get_metrics),
+        Route::get("/api/v1/openapi.json", Public, crate::openapi::openapi_json),
+        Route::get("/reports/weekly.csv", Read, routes::reports::weekly),
+        Route::get("/healthz", Public, routes::health::healthz),
+        Route::get("/readyz", Public, routes::health::readyz),
+        Route::get("/metrics", Read, routes::health::prometheus),
+    ]
+}
+
+/// Every route the router serves: method, pattern and access.
+pub fn routes() -> Vec<RouteInfo> {
+    table().into_iter().map(|route| route.info).collect()
+}
+
+/// Every route of the server. Each route's [`auth::guard`] is its innermost layer
+/// (it runs after the pages' `?token=` cookie and inside their error pages, before
+/// the handler); outside every route: the request's trace span, the security
+/// headers, then the request-level bounds.
+pub fn router(state: AppState) -> Router {
+    let mut pages = Router::new();
+    let mut api = Router::new();
+    for Route { info, handler } in table() {
+        let guarded = handler.route_layer(middleware::from_fn_with_state(
+            (state.clone(), info.access),
+            auth::guard,
+        ));
+        if info.page {
+            pages = pages.route(info.path, guarded);
+        } else {
+            api = api.route(info.path, guarded);
+        }
+    }
+    let pages = pages
+        .layer(middleware::from_fn(routes::dashboard::errors_as_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::token_to_cookie,
+        ));
+    Router::new()
+        .merge(pages)
+        .merge(api)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), within_limits))
         .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn(trace::requests))
         .with_state(state)
 }

@@ -1,13 +1,99 @@
-//! Bearer-token checks. Tokens are compared in constant time after trimming
-//! (`signature::token_matches`), and a route with no
-//! token configured is either open (reads) or refused with the variable to set.
+//! Who may call a route, and the check that enforces it. Every route of the router
+//! states its [`Access`] (`app::routes`); the router wraps each guarded route in
+//! [`guard`], which refuses before the handler runs, so before a byte of the body is
+//! read. Tokens are compared in constant time after trimming
+//! (`signature::token_matches`), and a route with no token configured is either open
+//! (reads; ingest in `demo`) or refused with the variable to set.
 
-use axum::http::HeaderMap;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use shiplog_ingest::sources::payload::percent_decode;
 use shiplog_ingest::sources::signature::token_matches;
 
+use crate::app::{AppState, Mode};
 use crate::error::ApiError;
+
+/// What a route asks of a request before it runs (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Nothing: the probes and the stylesheet.
+    Public,
+    /// `SHIPLOG_READ_TOKEN` (a bearer token, `?token=`, or the dashboard's cookie);
+    /// open while none is set.
+    Read,
+    /// `SHIPLOG_INGEST_TOKEN` (a bearer token or `?token=`); refused while none is
+    /// set, except in `demo`.
+    Ingest,
+    /// `SHIPLOG_ADMIN_TOKEN` (a bearer token or `?token=`); refused while none is set.
+    Admin,
+    /// The sender's own scheme (a signature over the body or the sender's token),
+    /// which depends on the source in the path: checked by the handler
+    /// (`routes::webhooks::admit`), still before the body is read. The ingest, read
+    /// and admin tokens open nothing here.
+    Webhook,
+}
+
+impl Access {
+    /// Refuses a request that does not present what this access asks for; the query
+    /// string is read only for a route that takes a token.
+    pub fn check(self, state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<(), ApiError> {
+        let tokens = &state.config.tokens;
+        match self {
+            Access::Public | Access::Webhook => Ok(()),
+            Access::Read => {
+                let token = query_token(uri);
+                let presented = presented_for_read(headers, token.as_deref());
+                require(
+                    tokens.read.as_ref(),
+                    presented.as_deref(),
+                    "SHIPLOG_READ_TOKEN",
+                    true,
+                )
+            }
+            Access::Ingest => require(
+                tokens.ingest.as_ref(),
+                presented(headers, query_token(uri).as_deref()),
+                "SHIPLOG_INGEST_TOKEN",
+                state.mode == Mode::Demo,
+            ),
+            Access::Admin => require(
+                tokens.admin.as_ref(),
+                presented(headers, query_token(uri).as_deref()),
+                "SHIPLOG_ADMIN_TOKEN",
+                false,
+            ),
+        }
+    }
+}
+
+/// The router's layer on a route with `access`: a refused request is answered here
+/// (SPEC §5's `401` body; a dashboard page renders it as a page) and counted as the
+/// handlers count the requests they answer.
+pub async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match access.check(&state, request.headers(), request.uri()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            state.count_request();
+            refusal.into_response()
+        }
+    }
+}
+
+/// The first `token` of the query string, decoded.
+fn query_token(uri: &Uri) -> Option<String> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v)
+}
 
 /// The token a request presents: `Authorization: Bearer …` (the scheme name in any
 /// case, SPEC §5), else `?token=`.
@@ -62,9 +148,9 @@ pub fn require(
             "this route is disabled until a token is configured: set {variable}"
         ))),
         Some(expected) if matches(expected, presented) => Ok(()),
-        Some(_) if presented.is_none() => Err(ApiError::Unauthorized(
-            "missing token: send `Authorization: Bearer <token>`".into(),
-        )),
+        Some(_) if presented.is_none() => Err(ApiError::Unauthorized(format!(
+            "missing token: send `Authorization: Bearer <token>` with the value of {variable}"
+        ))),
         Some(_) => Err(ApiError::Unauthorized(format!(
             "wrong token (compare it with {variable})"
         ))),
@@ -99,6 +185,14 @@ mod tests {
             presented(&with_authorization("Basic dTpw"), Some("q")),
             Some("q")
         );
+    }
+
+    #[test]
+    fn the_query_token_is_the_first_one_decoded() {
+        let uri: Uri = "/x?from=2026-01-01&token=a%2Bb%20&token=c".parse().unwrap();
+        assert_eq!(query_token(&uri).as_deref(), Some("a+b "));
+        assert_eq!(query_token(&"/x?tokens=a".parse().unwrap()), None);
+        assert_eq!(query_token(&"/x".parse().unwrap()), None);
     }
 
     #[test]

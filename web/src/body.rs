@@ -77,10 +77,8 @@ impl BodyBudget {
         let wanted = u32::try_from(reserved).unwrap_or(u32::MAX);
         let held = tokio::time::timeout(self.wait, self.bytes.clone().acquire_many_owned(wanted))
             .await
-            .map_err(|_| {
-                ApiError::Unavailable("the server is reading too many uploads at once".into())
-            })?
-            .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
+            .map_err(|_| ApiError::unavailable("the server is reading too many uploads at once"))?
+            .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
             if is_over_limit(&e) {
                 ApiError::TooLarge { limit }
@@ -130,7 +128,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(&refused, ApiError::Unavailable(m) if m.contains("too many uploads")),
+            matches!(&refused, ApiError::Unavailable { message, .. } if message.contains("too many uploads")),
             "{refused:?}"
         );
         drop(first);

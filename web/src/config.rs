@@ -96,14 +96,95 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file is not TOML, or not a config file's shape: where, and toml's message
+    /// without the line toml's own text quotes, or a value a type error names (either
+    /// can be a secret: `ingest = "hunter2` unterminated, a token written unquoted).
+    #[error("config file {}: {message}", located(.path, .at))]
+    Parse {
+        path: PathBuf,
+        at: Option<Position>,
+        message: String,
+    },
+    /// A value the file gives that Shiplog refuses (a band table it does not have).
     #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Invalid { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?}: {message}")]
     Env {
         name: &'static str,
         value: String,
         message: String,
     },
+}
+
+/// A place in a config file: 1-based line, and column in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `text`.
+    fn of(text: &str, offset: usize) -> Position {
+        let before = &text.as_bytes()[..offset.min(text.len())];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        Position {
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+            column: String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1,
+        }
+    }
+}
+
+fn located(path: &Path, at: &Option<Position>) -> String {
+    match at {
+        Some(at) => format!("{}, line {}, column {}", path.display(), at.line, at.column),
+        None => path.display().to_string(),
+    }
+}
+
+/// A TOML error as [`ConfigError::Parse`]: toml's `Display` quotes the offending line,
+/// so only its message is kept, with the key it was reading (which toml writes only
+/// when it has no input to quote), and any value the message names is dropped.
+fn parse_error(path: &Path, text: &str, mut error: toml::de::Error) -> ConfigError {
+    let at = error.span().map(|span| Position::of(text, span.start));
+    let mut message = without_value(error.message());
+    let message_lines = error.message().lines().count();
+    error.set_input(None);
+    let key = error
+        .to_string()
+        .lines()
+        .skip(message_lines)
+        .find_map(|line| line.strip_prefix("in ").map(str::to_owned));
+    if let Some(key) = key {
+        message = format!("{message}, in {key}");
+    }
+    ConfigError::Parse {
+        path: path.to_owned(),
+        at,
+        message,
+    }
+}
+
+/// serde's `invalid type: string "…", expected …` (or `invalid value: integer `…``)
+/// with the value left out and its kind kept: a secret written as the wrong type of
+/// value would show otherwise.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(rest) = message.strip_prefix(prefix) else {
+            continue;
+        };
+        if let Some((unexpected, expected)) = rest.rsplit_once(", expected ") {
+            let kind = unexpected.split(['`', '"']).next().unwrap_or_default();
+            return format!("{prefix}{}, expected {expected}", kind.trim_end());
+        }
+    }
+    message.to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,13 +305,10 @@ impl Config {
                     path: path.clone(),
                     source,
                 })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?
+                toml::from_str(&text).map_err(|e| parse_error(path, &text, e))?
             }
         };
-        let file_error = |message: String| ConfigError::Parse {
+        let file_error = |message: String| ConfigError::Invalid {
             path: path.clone().unwrap_or_default(),
             message,
         };
@@ -424,6 +502,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("shutdown_grace_seconds"), "{e}");
+    }
+
+    #[test]
+    fn a_parse_error_names_the_line_but_never_quotes_it() {
+        let cases = [
+            // Unterminated: toml's own text quoted the whole line.
+            ("max_connections = 3\n[tokens]\ningest = \"hunter2\n", 3),
+            ("[sources.github]\nsecret = hunter2\n", 2),
+            // A type error names the value it got.
+            ("[tokens]\nadmin = 4815162342\n", 2),
+            ("\n\nmax_connections = \"hunter2\"\n", 3),
+        ];
+        for (text, line) in cases {
+            let (_dir, path) = write(text);
+            let e = Config::load(Some(path.as_path()), |_| None).unwrap_err();
+            let ConfigError::Parse { at, .. } = &e else {
+                panic!("not a parse error: {e}");
+            };
+            assert_eq!(at.map(|at| at.line), Some(line), "{text:?}: {e}");
+            let shown = e.to_string();
+            let named = format!("config file {}, line {line}, column ", path.display());
+            assert!(shown.starts_with(&named), "{shown}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("4815162342"),
+                "{shown}"
+            );
+            assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+        }
+        let (_dir, path) = write("[tokens]\nadmin = 4815162342\n");
+        let e = Config::load(Some(path.as_path()), |_| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "config file {}, line 2, column 9: invalid type: integer, expected a string, \
+                 in `tokens.admin`",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        let text = "a = 1\nbé = x\n";
+        assert_eq!(Position::of(text, 0), Position { line: 1, column: 1 });
+        let x = text.find('x').unwrap();
+        assert_eq!(Position::of(text, x), Position { line: 2, column: 6 });
+        assert_eq!(
+            Position::of(text, text.len()),
+            Position { line: 3, column: 1 }
+        );
     }
 
     #[test]

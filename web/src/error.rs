@@ -45,13 +45,21 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// `422`: some events are invalid; the batch was refused whole.
     Invalid(Vec<LineError>),
-    /// `503` with `Retry-After`: temporary trouble; the sender should retry.
-    Unavailable(String),
-    /// `503` with `Retry-After` in seconds: the writer's queue is full, and this is
-    /// about how long it takes to drain.
-    Busy { message: String, retry_after: u64 },
+    /// `503` with `Retry-After` in seconds: temporary trouble; the sender should retry
+    /// after about that long (for a full queue, about how long it takes to drain).
+    Unavailable { message: String, retry_after: u64 },
     /// `500`: a read failed; logged, not explained to the client.
     Internal(String),
+}
+
+impl ApiError {
+    /// `503` for trouble that should pass within a second or so.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::Unavailable {
+            message: message.into(),
+            retry_after: 1,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -103,14 +111,7 @@ impl IntoResponse for ApiError {
                     json!(detail),
                 )
             }
-            ApiError::Unavailable(message) => {
-                return ApiError::Busy {
-                    message,
-                    retry_after: 1,
-                }
-                .into_response();
-            }
-            ApiError::Busy {
+            ApiError::Unavailable {
                 message,
                 retry_after,
             } => {

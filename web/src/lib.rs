@@ -8,10 +8,13 @@
 //! - [`replay`]: mapping stored deliveries again (CLI and admin route share it).
 //! - [`app`]: state, router, and the server's lifecycle (`Application`).
 //! - [`serve`]: the accept loop, the connections' limits and the drain on shutdown.
+//! - [`trace`]: the request log, a `tracing` span and a line per request.
 //! - `routes/`: one file per resource (events, metrics, reports, health); the
 //!   dashboard's pages in `routes/dashboard/`, drawing with `charts` (inline SVG) and
 //!   writing numbers with `format`; `security` sets the pages' headers and turns a
 //!   `?token=` into a cookie; `stream` streams long CSVs.
+//! - [`openapi`]: the OpenAPI 3.1 description of the HTTP API, generated from the
+//!   routes' `#[utoipa::path]` attributes and served at `/api/v1/openapi.json`.
 //! - [`cli`]: the `shiplog` commands; `main.rs` only parses and dispatches.
 //!
 //! This crate holds no SQL: it calls `shiplog_queries` for reads and submits parsed
@@ -21,9 +24,11 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod history;
+pub mod openapi;
 pub mod replay;
 pub mod serve;
 pub mod store;
+pub mod trace;
 
 mod auth;
 mod body;

@@ -61,7 +61,9 @@ impl Drain {
         self.0.load(Ordering::Acquire)
     }
 
-    fn start(&self) {
+    /// From now on every request is refused; [`serve`] calls it when its shutdown
+    /// completes.
+    pub fn start(&self) {
         self.0.store(true, Ordering::Release);
     }
 }
@@ -358,7 +360,7 @@ pub async fn within_limits(
     let limit = state.config.connections.request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_elapsed) => ApiError::Unavailable(format!(
+        Err(_elapsed) => ApiError::unavailable(format!(
             "the request did not finish within {} s (request_timeout_seconds)",
             limit.as_secs()
         ))
@@ -369,7 +371,7 @@ pub async fn within_limits(
 /// `503` for a request that arrived while the server drains; the client should send it
 /// again on a new connection (to another instance, or to this one once it is back).
 fn shutting_down() -> Response {
-    let mut response = ApiError::Unavailable("the server is shutting down".into()).into_response();
+    let mut response = ApiError::unavailable("the server is shutting down").into_response();
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -63,7 +63,10 @@ pub fn parse_body(
 ) -> Result<Vec<Result<ParsedEvent, LineError>>, BodyError> {
     let text =
         std::str::from_utf8(body).map_err(|e| BodyError::NotJson(format!("not UTF-8: {e}")))?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    // A byte-order mark is not part of the first line; stripping it keeps the line
+    // numbers.
+    let text = text.trim_start_matches('\u{feff}');
+    let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(BodyError::Empty);
     }
@@ -581,6 +584,17 @@ mod tests {
             parse_body(b"  ", BodyFormat::Json, 10).unwrap_err(),
             BodyError::Empty
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_cost_the_first_line() {
+        let ev = r#"{"type":"incident","id":"I","service":"s","opened_at":"2026-01-01T00:00:00Z"}"#;
+        let ndjson = format!("\u{feff}{ev}\n{{\"type\":\"x\"}}\n");
+        for format in [BodyFormat::Ndjson, BodyFormat::Sniff] {
+            let items = parse_body(ndjson.as_bytes(), format, 10).unwrap();
+            assert!(items[0].is_ok(), "{format:?}: {:?}", items[0]);
+            assert_eq!(items[1].as_ref().unwrap_err().line, 2, "{format:?}");
+        }
     }
 
     #[test]

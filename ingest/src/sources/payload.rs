@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
-use shiplog_model::{CommitSha, EventId, RepoName, ServiceName, Timestamp};
+use shiplog_model::{CommitSha, EventId, RepoName, ServiceName, Timestamp, check_range};
 
 use super::MapError;
 
@@ -42,8 +42,15 @@ pub fn parse_json(body: &[u8], what: &str) -> Result<Value, MapError> {
 }
 
 /// Parses the time formats senders use: RFC 3339 (GitHub, PagerDuty, CDEvents,
-/// ArgoCD) and GitLab's `2019-03-25 11:16:03 UTC` / `2015-04-11 10:14:14 -0400`.
+/// ArgoCD) and GitLab's `2019-03-25 11:16:03 UTC` / `2015-04-11 10:14:14 -0400`,
+/// within the years the model keeps ([`check_range`]).
 pub fn parse_time(raw: &str) -> Option<Timestamp> {
+    read_time(raw).and_then(|t| check_range(t).ok())
+}
+
+/// GitLab's formats take a year of any width (`+262142-12-31 23:59:59 UTC`), which
+/// only [`check_range`] refuses.
+fn read_time(raw: &str) -> Option<Timestamp> {
     let raw = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));
@@ -224,9 +231,11 @@ impl<'a> Node<'a> {
     pub fn opt_time(&self, key: &str) -> Result<Option<Timestamp>, MapError> {
         match self.opt_str(key)? {
             None => Ok(None),
-            Some(raw) => parse_time(raw)
-                .map(Some)
-                .ok_or_else(|| self.error(key, &format!("is not a timestamp: {raw:?}"))),
+            Some(raw) => match read_time(raw).map(check_range) {
+                Some(Ok(t)) => Ok(Some(t)),
+                Some(Err(e)) => Err(self.error(key, &format!("{e}: {raw:?}"))),
+                None => Err(self.error(key, &format!("is not a timestamp: {raw:?}"))),
+            },
         }
     }
 
@@ -267,6 +276,8 @@ pub fn event_id(raw: &str, from: &str) -> Result<EventId, MapError> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
 
     #[test]
@@ -285,6 +296,27 @@ mod tests {
         assert_eq!(parse_time("2019-03-25 07:16:03 -0400"), Some(want));
         assert_eq!(parse_time("2019-03-25T13:16:03+02:00"), Some(want));
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn times_past_the_years_0000_to_9999_are_refused() {
+        // chrono's own limits, which GitLab's free-width year reaches.
+        let extremes = [
+            ("+262142-12-31 23:59:59 UTC", 262_142),
+            ("-262143-01-01 00:00:00 +0000", -262_143),
+        ];
+        for (raw, year) in extremes {
+            assert_eq!(read_time(raw).map(|t| t.year()), Some(year), "{raw}");
+            assert_eq!(parse_time(raw), None, "{raw}");
+        }
+        let v: Value = serde_json::json!({"at": "+262142-12-31 23:59:59 UTC"});
+        assert_eq!(
+            Node::root(&v, "push").time("at").unwrap_err().0,
+            "push: at is outside the years 0000 to 9999 (UTC): \"+262142-12-31 23:59:59 UTC\""
+        );
+        let edge = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        assert_eq!(parse_time("9999-12-31 23:59:59 UTC"), Some(edge));
+        assert_eq!(parse_time("9999-12-31 23:59:59 -0100"), None);
     }
 
     #[test]

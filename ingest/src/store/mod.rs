@@ -1,6 +1,7 @@
 //! The DuckDB store: opening the file, the schema's migrations, the raw log and
-//! typed tables, and the single writer that owns every write.
+//! typed tables, the single writer that owns every write, and backups (`backup.rs`).
 
+pub mod backup;
 mod batch;
 pub mod commits;
 mod known;
@@ -53,6 +54,42 @@ pub enum StoreError {
     Sql(#[from] duckdb::Error),
 }
 
+/// Who holds the file, when another process does, asked of the OS after DuckDB
+/// failed to open it. DuckDB locks the whole file with `fcntl(F_SETLK)`: a write lock,
+/// or a read lock when it opens read-only. `F_GETLK` for a write lock reports a lock of
+/// either kind held by another process (never one of this process's own, which do not
+/// conflict). DuckDB's message says so too, but as text: a path or an error with
+/// "block" or "clock" in it was once read as a lock.
+///
+/// The probe opens the file and closes it again, and closing any descriptor of a file
+/// drops every `fcntl` lock the closing process holds on it (POSIX). It runs only when
+/// an open failed, and Shiplog opens its database once per process (the server's
+/// writer, or one command), so there is no lock of its own to drop. A holder that exits
+/// between DuckDB's attempt and the probe leaves no lock: that failure is reported
+/// with DuckDB's own message.
+#[cfg(unix)]
+fn lock_holder(path: &Path) -> Option<String> {
+    use rustix::process::{Flock, FlockType, fcntl_getlk};
+    let file = std::fs::File::open(path).ok()?;
+    let held = fcntl_getlk(&file, &Flock::from(FlockType::WriteLock)).ok()??;
+    let kind = match held.typ {
+        FlockType::ReadLock => "a read lock",
+        _ => "a write lock",
+    };
+    // The holder's pid is 0 (`None`) when it runs in another PID namespace.
+    Some(match held.pid {
+        Some(pid) => format!("process {pid} holds {kind} on it"),
+        None => format!("a process outside this PID namespace holds {kind} on it"),
+    })
+}
+
+/// Elsewhere DuckDB locks with `LockFileEx`, which this does not ask about: a held file
+/// is reported as a failed open, with DuckDB's message naming the conflict.
+#[cfg(not(unix))]
+fn lock_holder(_path: &Path) -> Option<String> {
+    None
+}
+
 /// The write-ahead log's size at which DuckDB checkpoints it into the file (its
 /// default is 16 MB). Each checkpoint rewrites and recompresses the newest, partly
 /// filled row group of every table it touches, so small checkpoints repeat that work:
@@ -73,23 +110,15 @@ impl Store {
         let opened = duckdb::Config::default()
             .with("checkpoint_threshold", CHECKPOINT_THRESHOLD)
             .and_then(|config| Connection::open_with_flags(path, config));
-        let conn = opened.map_err(|source| {
-            let text = source.to_string();
-            if text.contains("lock") {
-                let detail = text
-                    .split("Conflicting lock")
-                    .nth(1)
-                    .map_or(text.clone(), |d| format!("conflicting lock{d}"));
-                StoreError::Locked {
-                    path: path.to_owned(),
-                    detail,
-                }
-            } else {
-                StoreError::Open {
-                    path: path.to_owned(),
-                    source,
-                }
-            }
+        let conn = opened.map_err(|source| match lock_holder(path) {
+            Some(detail) => StoreError::Locked {
+                path: path.to_owned(),
+                detail,
+            },
+            None => StoreError::Open {
+                path: path.to_owned(),
+                source,
+            },
         })?;
         Self::with_connection(conn)
     }

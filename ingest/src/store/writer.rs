@@ -635,15 +635,25 @@ impl WriterThread {
             replies.push((job.deliveries.len(), job.reply, job.permit));
             deliveries.extend(job.deliveries);
         }
-        let span = tracing::debug_span!(
+        // One line per committed batch at `info` (the server's default): what it held,
+        // what was new, how long it took; a failure's error is logged inside the span.
+        let span = tracing::info_span!(
             "batch",
             requests = replies.len(),
-            deliveries = deliveries.len()
+            deliveries = deliveries.len(),
+            events = deliveries.iter().map(|d| d.events.len()).sum::<usize>(),
+            accepted = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
         );
         let _entered = span.enter();
-        match self.commit(&deliveries) {
+        let committed = match self.commit(&deliveries) {
             Ok(new) => {
+                span.record("accepted", new.iter().filter(|n| **n).count());
                 self.next_seq += deliveries.len() as i64;
+                // Before the answers: a sender that reads readiness after its `202`
+                // sees the storage as it is.
+                self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                self.stats.storage_failing.store(false, Ordering::Relaxed);
                 let mut offset = 0;
                 for (len, reply, permit) in replies {
                     let accepted = new[offset..offset + len].iter().filter(|n| **n).count();
@@ -661,8 +671,7 @@ impl WriterThread {
                         duplicates: len - accepted,
                     }));
                 }
-                self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                self.stats.storage_failing.store(false, Ordering::Relaxed);
+                true
             }
             Err(error) => {
                 tracing::error!(%error, "batch not stored; its senders are told to retry");
@@ -671,11 +680,17 @@ impl WriterThread {
                 for (_, reply, _) in replies {
                     let _ = reply.send(Err(WriteError::Storage(error.clone())));
                 }
+                false
             }
-        }
+        };
+        let micros = started.elapsed().as_micros() as u64;
         self.stats
             .batch_micros_total
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(micros, Ordering::Relaxed);
+        span.record("duration_ms", micros as f64 / 1000.0);
+        if committed {
+            tracing::info!("batch committed");
+        }
     }
 
     /// One transaction: raw log, typed tables, the derived facts now owed, commit.

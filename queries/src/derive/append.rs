@@ -17,7 +17,7 @@ use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, OptionalExt, params};
 use shiplog_model::Change;
 
-use super::sequence::{Commit, Kind, MICROS_PER_HOUR, next_tip, walk};
+use super::sequence::{Commit, Kind, lead_time_hours, next_tip, walk};
 use super::{Deriver, Head};
 use crate::QueryError;
 use crate::temp::set_names;
@@ -435,8 +435,7 @@ pub(super) fn plan(
                     let start = commit
                         .first_commit_at
                         .map_or(commit.committed_at, |f| f.min(commit.committed_at));
-                    let hours = (d.finished_at - start) as f64 / MICROS_PER_HOUR;
-                    if hours >= 0.0 {
+                    if let Some(hours) = lead_time_hours(start, d.finished_at) {
                         samples.push((facts.len(), sha.clone(), hours, commit));
                     }
                 }

@@ -81,6 +81,16 @@ pub struct Walked {
 
 pub(super) const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
+/// The lead time from `start` to `finished` (microseconds) in hours, when it is not
+/// negative. Checked: instants are parsed within the years 0000 to 9999, but a file
+/// written before that check may hold chrono's extremes, the years -262,143 and
+/// +262,142, whose difference does not fit an `i64` (wrapped, it read as a lead time
+/// of some 60,000 years).
+pub(super) fn lead_time_hours(start: i64, finished: i64) -> Option<f64> {
+    let micros = finished.checked_sub(start)?;
+    (micros >= 0).then(|| micros as f64 / MICROS_PER_HOUR)
+}
+
 /// Derives the facts of a service's deployments, given in order of
 /// `(finished_at, id)`, with the graphs of their repositories.
 pub fn derive_sequence(
@@ -167,8 +177,7 @@ pub fn walk_sequence(deployments: &[DeploymentInput], graphs: &HashMap<String, G
                 let start = stored
                     .and_then(|c| c.first_commit_at)
                     .map_or(committed, |f| f.min(committed));
-                let hours = (d.finished_at - start) as f64 / MICROS_PER_HOUR;
-                (hours >= 0.0).then(|| (sha.clone(), hours))
+                Some((sha.clone(), lead_time_hours(start, d.finished_at)?))
             })
             .collect();
         if kind == Kind::Rollback {

@@ -245,6 +245,31 @@ fn negative_lead_times_are_dropped() {
 }
 
 #[test]
+fn lead_times_past_an_i64_of_microseconds_are_dropped() {
+    // chrono's extremes, which a file written before instants were range-checked may
+    // hold: the deployment in -262143, the commit in +262142. The difference overflows;
+    // wrapped, it read as a lead time of some 60,000 years.
+    let min = chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_micros();
+    let max = chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_micros();
+    let g = graph(&[(
+        "a",
+        Commit {
+            committed_at: max,
+            ..commit(&[], 0)
+        },
+    )]);
+    let d = DeploymentInput {
+        finished_at: min,
+        ..deploy("d1", "a", 0)
+    };
+    let f = derive_sequence(&[d], &g);
+    assert_eq!(set(&f[0]), ["a"]);
+    assert_eq!(f[0].samples, vec![]);
+    assert_eq!(lead_time_hours(min, max), None);
+    assert_eq!(lead_time_hours(0, 3 * H), Some(3.0));
+}
+
+#[test]
 fn deployment_without_repository_counts_its_sha_as_unstored() {
     let mut d2 = deploy("d2", "c", 10);
     d2.repo = None;

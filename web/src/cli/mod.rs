@@ -2,6 +2,7 @@
 //! in its own file and returns a [`CliError`] whose exit code the binary uses.
 
 mod backfill;
+pub(crate) mod backup;
 mod demo;
 mod generate;
 mod git;
@@ -64,6 +65,10 @@ pub enum Command {
     Notify(notify::NotifyCommand),
     /// Write organisation-scale sample history as NDJSON, for benchmarks.
     Generate(generate::GenerateArgs),
+    /// Copy the database into a new directory, consistently, even while a server runs.
+    Backup(backup::BackupArgs),
+    /// Create a database file from a backup, checked against its manifest.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -245,5 +250,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Backfill(command) => backfill::run(config, command).await,
         Command::Notify(command) => notify::run(command).await,
         Command::Generate(args) => generate::run(args).await,
+        Command::Backup(args) => backup::run_backup(config, args).await,
+        Command::Restore(args) => backup::run_restore(config, args).await,
     }
 }

@@ -1,9 +1,9 @@
 //! `POST /api/v1/events`: typed events as one object, an array or NDJSON. A batch with
 //! any invalid event is refused whole (`422`, the bad lines listed) so that nothing
-//! is half stored; a stored batch is answered `202` only after its commit. The token
-//! is checked before a byte of the body is read.
+//! is half stored; a stored batch is answered `202` only after its commit. The ingest
+//! token is checked before the handler runs (`auth::guard`), so before a byte of the
+//! body is read.
 
-use crate::extract::Query;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -15,9 +15,7 @@ use std::sync::atomic::Ordering;
 use shiplog_ingest::store::{Submission, WriteError, Writer, WriterStats};
 use shiplog_ingest::typed_delivery;
 
-use super::ReadQuery;
-use crate::app::{AppState, Mode};
-use crate::auth;
+use crate::app::AppState;
 use crate::error::ApiError;
 
 /// The body's framing from `Content-Type` (SPEC §5).
@@ -52,19 +50,19 @@ pub fn write_error(writer: &Writer, error: WriteError) -> ApiError {
     match error {
         WriteError::Busy => {
             let queued = writer.queued();
-            ApiError::Busy {
+            ApiError::Unavailable {
                 message: format!("the writer's queue is full ({queued} events waiting)"),
                 retry_after: drain_seconds(writer.stats(), queued),
             }
         }
-        WriteError::Closed => ApiError::Unavailable("the server is shutting down".into()),
-        WriteError::Stopped => ApiError::Unavailable(
-            "the writer has stopped and the server needs a restart (its log says why)".into(),
+        WriteError::Closed => ApiError::unavailable("the server is shutting down"),
+        WriteError::Stopped => ApiError::unavailable(
+            "the writer has stopped and the server needs a restart (its log says why)",
         ),
         WriteError::Storage(failure) => {
             tracing::error!(error = %failure, "storage failed");
-            ApiError::Unavailable(
-                "storage is failing, nothing was stored (the server log says why)".into(),
+            ApiError::unavailable(
+                "storage is failing, nothing was stored (the server log says why)",
             )
         }
     }
@@ -83,20 +81,39 @@ fn drain_seconds(stats: &WriterStats, queued: usize) -> u64 {
     (seconds.ceil() as u64).clamp(1, 60)
 }
 
+/// Stores typed events (SPEC §2): one object, an array, or NDJSON.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "ingest",
+    request_body(
+        description = "One event, an array of events (`application/json`), or one event per line (`application/x-ndjson`)",
+        content(
+            (crate::openapi::EventsBody = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    params(
+        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
+    ),
+    responses(
+        (status = 200, description = "Every event was already stored; nothing new", body = crate::openapi::IngestOutcome),
+        (status = 202, description = "Stored durably", body = crate::openapi::IngestOutcome),
+        (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is over the route's limit", body = crate::openapi::ErrorBody),
+        (status = 415, description = "Neither JSON nor NDJSON", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid events; nothing was stored (`detail` lists them)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Temporary trouble (full queue, failing storage, shutting down); see `Retry-After`", body = crate::openapi::ErrorBody),
+    ),
+    security(("ingest_token" = [])),
+)]
 pub async fn post_events(
     State(state): State<AppState>,
-    Query(query): Query<ReadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     state.count_request();
-    let presented = auth::presented(&headers, query.token.as_deref());
-    auth::require(
-        state.config.tokens.ingest.as_ref(),
-        presented,
-        "SHIPLOG_INGEST_TOKEN",
-        state.mode == Mode::Demo,
-    )?;
     let format = body_format(&headers)?;
     let body = state
         .bodies

@@ -1,21 +1,17 @@
 //! `GET /healthz` (liveness) and `GET /readyz` (readiness), never behind a token, and
-//! `GET /metrics` (Prometheus).
+//! `GET /metrics` (Prometheus, behind the read token: `auth::guard`).
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use serde_json::json;
 
-use super::ReadQuery;
-use super::metrics::require_read;
 use crate::app::AppState;
-use crate::error::ApiError;
 
 /// What the probes report: the writer, the storage, the derived facts and the queue.
 fn report(state: &AppState, status: &str) -> serde_json::Value {
@@ -45,6 +41,15 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
 /// without a shutdown (only a restart brings it back). Failing storage is reported
 /// but keeps it `200`: a restart does not empty a full disk, and restarting in a loop
 /// would hide the message; readiness takes the server out of rotation instead.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "probes",
+    responses(
+        (status = 200, description = "Alive", body = crate::openapi::HealthReport),
+        (status = 503, description = "The writer has stopped; restart the server", body = crate::openapi::HealthReport),
+    ),
+)]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let health = state.db.writer.health();
     if health.running || state.drain.is_draining() {
@@ -63,6 +68,15 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 /// `GET /readyz`, readiness: `200` when a delivery sent now would be stored; `503`
 /// while the server drains for a shutdown, the writer has stopped, the last batch
 /// failed in storage, or the queue is full.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "probes",
+    responses(
+        (status = 200, description = "A delivery sent now would be stored", body = crate::openapi::HealthReport),
+        (status = 503, description = "Draining, writer stopped, storage failing or queue full", body = crate::openapi::HealthReport),
+    ),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let health = state.db.writer.health();
     let trouble = if state.drain.is_draining() {
@@ -82,12 +96,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn prometheus(
-    State(state): State<AppState>,
-    Query(query): Query<ReadQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    require_read(&state, &headers, &query)?;
+/// The server's counters in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "probes",
+    params(
+        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
+    ),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, description = "Missing or wrong read token", body = crate::openapi::ErrorBody),
+    ),
+    security((), ("read_token" = [])),
+)]
+pub async fn prometheus(State(state): State<AppState>) -> Response {
     let writer = &state.db.writer;
     let stats = writer.stats();
     let counters = [
@@ -164,7 +187,7 @@ pub async fn prometheus(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
-    Ok(response)
+    response
 }
 
 /// One metric in the Prometheus text format: its help, its type, its value.

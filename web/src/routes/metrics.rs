@@ -1,38 +1,42 @@
-//! `GET /api/v1/metrics`: the metrics JSON of SPEC §5.
+//! `GET /api/v1/metrics`: the metrics JSON of SPEC §5 (behind the read token:
+//! `auth::guard`).
 
 use crate::extract::Query;
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use shiplog_queries::Metrics;
 
 use super::ReadQuery;
 use crate::app::AppState;
-use crate::auth;
 use crate::error::ApiError;
 
-/// Reads are open unless `SHIPLOG_READ_TOKEN` is set.
-pub fn require_read(
-    state: &AppState,
-    headers: &HeaderMap,
-    query: &ReadQuery,
-) -> Result<(), ApiError> {
-    let presented = auth::presented_for_read(headers, query.token.as_deref());
-    auth::require(
-        state.config.tokens.read.as_ref(),
-        presented.as_deref(),
-        "SHIPLOG_READ_TOKEN",
-        true,
-    )
-}
-
+/// SPEC §5's metrics JSON for a period and a filter.
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics",
+    tag = "read",
+    params(
+        ("from" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "First day, `YYYY-MM-DD` (with `to`; both absent or empty: the last 90 days)"),
+        ("to" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "Day after the last, `YYYY-MM-DD`, after `from`"),
+        ("days" = Option<crate::openapi::PresetDays>, Query, description = "A preset period when `from`/`to` are absent: 7, 30, 90 or 365"),
+        ("service" = Option<String>, Query, description = "Only this service"),
+        ("team" = Option<String>, Query, description = "Only this team's services"),
+        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
+    ),
+    responses(
+        (status = 200, description = "The metrics JSON", body = crate::openapi::Metrics),
+        (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
+        (status = 500, description = "A read failed (see the server log)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Temporary trouble (full queue, failing storage, shutting down); see `Retry-After`", body = crate::openapi::ErrorBody),
+    ),
+    security((), ("read_token" = [])),
+)]
 pub async fn get_metrics(
     State(state): State<AppState>,
     Query(query): Query<ReadQuery>,
-    headers: HeaderMap,
 ) -> Result<Json<Metrics>, ApiError> {
     state.count_request();
-    require_read(&state, &headers, &query)?;
     let period = query.period()?;
     let filter = query.filter();
     let settings = state.config.settings.clone();

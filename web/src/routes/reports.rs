@@ -1,25 +1,49 @@
-//! `GET /reports/weekly.csv`: the weekly report as CSV, or Parquet with `?format=parquet`.
+//! `GET /reports/weekly.csv`: the weekly report as CSV, or Parquet with `?format=parquet`
+//! (behind the read token: `auth::guard`).
 
 use crate::extract::Query;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use shiplog_queries::weekly;
 
 use super::ReadQuery;
-use super::metrics::require_read;
 use crate::app::AppState;
 use crate::error::ApiError;
 
 pub const PARQUET_TYPE: &str = "application/vnd.apache.parquet";
 
+/// SPEC §5's weekly report.
+#[utoipa::path(
+    get,
+    path = "/reports/weekly.csv",
+    tag = "read",
+    params(
+        ("from" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "First day, `YYYY-MM-DD` (with `to`; both absent or empty: the last 90 days)"),
+        ("to" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "Day after the last, `YYYY-MM-DD`, after `from`"),
+        ("days" = Option<crate::openapi::PresetDays>, Query, description = "A preset period when `from`/`to` are absent: 7, 30, 90 or 365"),
+        ("service" = Option<String>, Query, description = "Only this service"),
+        ("team" = Option<String>, Query, description = "Only this team's services"),
+        ("format" = Option<crate::openapi::ReportFormat>, Query, description = "`csv` (default) or `parquet`"),
+        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
+    ),
+    responses(
+        (status = 200, description = "The weekly report: CSV (SPEC §5's header), or Parquet with `format=parquet`", content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.apache.parquet"),
+        )),
+        (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
+        (status = 500, description = "A read failed (see the server log)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Temporary trouble (full queue, failing storage, shutting down); see `Retry-After`", body = crate::openapi::ErrorBody),
+    ),
+    security((), ("read_token" = [])),
+)]
 pub async fn weekly(
     State(state): State<AppState>,
     Query(query): Query<ReadQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     state.count_request();
-    require_read(&state, &headers, &query)?;
     let period = query.bounded_period(state.config.max_period_days)?;
     let filter = query.filter();
     let settings = state.config.settings.clone();

@@ -31,7 +31,7 @@ use crate::auth;
 use crate::error::ApiError;
 
 /// The answer to a stored (or repeated) delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookOutcome {
     pub accepted: usize,
     pub duplicates: usize,
@@ -61,82 +61,82 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// A sender's check of its signature header over the body, with its secret.
+type Verify = fn(&[u8], &[u8], Option<&str>) -> Result<(), SignatureError>;
+
+/// A signature over the body (GitHub, PagerDuty), checked once the body is read.
+struct BodySignature<'a> {
+    secret: &'a [u8],
+    header: Option<&'a str>,
+    verify: Verify,
+}
+
+impl BodySignature<'_> {
+    /// Nothing is mapped or stored before this passes.
+    fn verify(&self, body: &[u8]) -> Result<(), ApiError> {
+        (self.verify)(self.secret, body, self.header).map_err(unauthorized)
+    }
+}
+
 /// What the headers alone can prove, checked before a byte of the body is read: a
 /// token scheme (GitLab, ArgoCD, CDEvents) whole; a signature over the body (GitHub,
-/// PagerDuty) as far as its secret is configured and its header present.
-fn admit(
-    state: &AppState,
+/// PagerDuty) as far as its secret is configured and its header present, the rest of
+/// it returned for when the body has been read.
+fn admit<'a>(
+    state: &'a AppState,
     source: Source,
-    headers: &HeaderMap,
+    headers: &'a HeaderMap,
     query: &ReadQuery,
-) -> Result<(), ApiError> {
+) -> Result<Option<BodySignature<'a>>, ApiError> {
     let sources = &state.config.sources;
-    let signed = |secret: Option<&SecretString>, variable, name, shown| {
-        secret_of(secret, variable)?;
-        header(headers, name)
-            .map(|_| ())
-            .ok_or_else(|| unauthorized(SignatureError::Missing(shown)))
+    let signed = |secret: Option<&'a SecretString>, variable, name, shown, verify| {
+        let secret = secret_of(secret, variable)?;
+        let header = header(headers, name);
+        match header {
+            Some(_) => Ok(Some(BodySignature {
+                secret,
+                header,
+                verify,
+            })),
+            None => Err(unauthorized(SignatureError::Missing(shown))),
+        }
     };
+    let token = |checked: Result<(), ApiError>| checked.map(|()| None);
     match source {
         Source::Github => signed(
             sources.github_secret.as_ref(),
             "SHIPLOG_GITHUB_SECRET",
             GITHUB_HEADER,
             "X-Hub-Signature-256",
+            signature::verify_github,
         ),
         Source::Pagerduty => signed(
             sources.pagerduty_secret.as_ref(),
             "SHIPLOG_PAGERDUTY_SECRET",
             PAGERDUTY_HEADER,
             "X-PagerDuty-Signature",
+            signature::verify_pagerduty,
         ),
-        Source::Gitlab => signature::verify_token(
-            secret_of(sources.gitlab_token.as_ref(), "SHIPLOG_GITLAB_TOKEN")?,
-            header(headers, GITLAB_HEADER),
-            "X-Gitlab-Token",
-        )
-        .map_err(unauthorized),
-        Source::Argocd => auth::require(
+        Source::Gitlab => token(
+            signature::verify_token(
+                secret_of(sources.gitlab_token.as_ref(), "SHIPLOG_GITLAB_TOKEN")?,
+                header(headers, GITLAB_HEADER),
+                "X-Gitlab-Token",
+            )
+            .map_err(unauthorized),
+        ),
+        Source::Argocd => token(auth::require(
             sources.argocd_token.as_ref(),
             auth::presented(headers, query.token.as_deref()),
             "SHIPLOG_ARGOCD_TOKEN",
             false,
-        ),
-        Source::Cdevents => auth::require(
+        )),
+        Source::Cdevents => token(auth::require(
             sources.cdevents_token.as_ref(),
             auth::presented(headers, query.token.as_deref()),
             "SHIPLOG_CDEVENTS_TOKEN",
             false,
-        ),
-    }
-}
-
-/// The signature over the body, for the schemes that sign it; nothing is mapped or
-/// stored before this passes.
-fn verify_body(
-    state: &AppState,
-    source: Source,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), ApiError> {
-    let sources = &state.config.sources;
-    match source {
-        Source::Github => signature::verify_github(
-            secret_of(sources.github_secret.as_ref(), "SHIPLOG_GITHUB_SECRET")?,
-            body,
-            header(headers, GITHUB_HEADER),
-        )
-        .map_err(unauthorized),
-        Source::Pagerduty => signature::verify_pagerduty(
-            secret_of(
-                sources.pagerduty_secret.as_ref(),
-                "SHIPLOG_PAGERDUTY_SECRET",
-            )?,
-            body,
-            header(headers, PAGERDUTY_HEADER),
-        )
-        .map_err(unauthorized),
-        Source::Gitlab | Source::Argocd | Source::Cdevents => Ok(()),
+        )),
     }
 }
 
@@ -149,6 +149,32 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
         .collect()
 }
 
+/// A sender's own payload (SPEC §6), verified with its own scheme.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{source}",
+    tag = "ingest",
+    params(
+        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty or cdevents"),
+        ("token" = Option<String>, Query, description = "ArgoCD's or CDEvents' token, when no `Authorization` header can be sent"),
+        ("X-Hub-Signature-256" = Option<String>, Header, description = "GitHub's HMAC-SHA256 of the body"),
+        ("X-GitHub-Delivery" = Option<String>, Header, description = "GitHub's delivery id"),
+        ("X-GitHub-Event" = Option<String>, Header, description = "GitHub's event name"),
+        ("X-Gitlab-Token" = Option<String>, Header, description = "GitLab's token"),
+        ("X-PagerDuty-Signature" = Option<String>, Header, description = "PagerDuty's `v1=` HMAC list"),
+    ),
+    request_body(description = "The sender's JSON payload", content((serde_json::Value = "application/json"))),
+    responses(
+        (status = 200, description = "This delivery was stored before; nothing changed", body = WebhookOutcome),
+        (status = 202, description = "Stored (mapped, or unmapped with the reason in `skipped`)", body = WebhookOutcome),
+        (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such resource", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body is over the route's limit", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Temporary trouble (full queue, failing storage, shutting down); see `Retry-After`", body = crate::openapi::ErrorBody),
+    ),
+    security((), ("webhook_token" = [])),
+)]
 pub async fn receive(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -163,12 +189,14 @@ pub async fn receive(
             Source::ALL.map(Source::as_str).join(", ")
         ))
     })?;
-    admit(&state, source, &headers, &query)?;
+    let signature = admit(&state, source, &headers, &query)?;
     let body = state
         .bodies
         .read(&headers, body, body_limit(&state, source))
         .await?;
-    verify_body(&state, source, &headers, &body)?;
+    if let Some(signature) = signature {
+        signature.verify(&body)?;
+    }
 
     let kept = kept_headers(source, &headers);
     let incoming = Incoming {

@@ -1,0 +1,430 @@
+//! The OpenAPI 3.1 description of the HTTP API, served at `GET /api/v1/openapi.json`.
+//! It is generated (utoipa) from the `#[utoipa::path]` attribute on each API handler
+//! in `routes/` and from the wire forms below; `tests/openapi.rs` checks that it
+//! describes every route of `app::routes()` except the dashboard's pages and its
+//! stylesheet, and `.ci/schemathesis.sh` tests the live server against it.
+//!
+//! The bodies are described here, in `web`, rather than by deriving on the library
+//! crates' types (`shiplog_queries::Metrics`, `ingest`'s `Outcome`, the backup
+//! manifest), so that utoipa stays out of the crates that know no HTTP; the server's
+//! answers are checked against these schemas by schemathesis.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::routes;
+
+/// SPEC §5's error body, for every refusal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong, and what to do about it.
+    pub error: String,
+    /// `null`, or more: the bad events of a `422` (`[{"line": N, "error": "…"}]`), the
+    /// limit of a `413` (`{"limit_bytes": N}` or `{"limit_events": N}`).
+    pub detail: serde_json::Value,
+}
+
+/// The answer to stored events (`202`) or to events all stored before (`200`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestOutcome {
+    /// Events stored by this request.
+    pub accepted: usize,
+    /// Events already stored, not stored again.
+    pub duplicates: usize,
+}
+
+/// A pull request, on the change that is its merge (or squash) commit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PullRequest {
+    pub number: Option<i64>,
+    #[schema(format = DateTime)]
+    pub first_commit_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub opened_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub merged_at: Option<String>,
+}
+
+/// SPEC §2's typed events, selected by `type`; other fields are ignored (the raw log
+/// keeps them). The lengths are the model's limits in bytes (`NAME_MAX_BYTES`,
+/// `ID_MAX_BYTES`); what a schema cannot say is answered `422`: a name that is blank
+/// or holds a control character, a sha with whitespace or a comma, a service named
+/// `ALL`, a timestamp that is not RFC 3339.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    Change {
+        #[schema(min_length = 1, max_length = 256)]
+        repo: String,
+        #[schema(min_length = 1, max_length = 256)]
+        sha: String,
+        #[schema(format = DateTime)]
+        committed_at: String,
+        parents: Option<Vec<String>>,
+        #[schema(format = DateTime)]
+        authored_at: Option<String>,
+        author: Option<String>,
+        message: Option<String>,
+        pr: Option<PullRequest>,
+    },
+    Deployment {
+        #[schema(min_length = 1, max_length = 1024)]
+        id: String,
+        #[schema(min_length = 1, max_length = 256)]
+        service: String,
+        #[schema(min_length = 1, max_length = 256)]
+        sha: String,
+        #[schema(format = DateTime)]
+        finished_at: String,
+        /// Default (also when empty): `production`.
+        environment: Option<String>,
+        #[schema(min_length = 1, max_length = 256)]
+        repo: Option<String>,
+        /// Any string; only `success` (or none) is successful.
+        status: Option<String>,
+        #[schema(format = DateTime)]
+        started_at: Option<String>,
+        team: Option<String>,
+    },
+    Incident {
+        #[schema(min_length = 1, max_length = 1024)]
+        id: String,
+        #[schema(min_length = 1, max_length = 256)]
+        service: String,
+        #[schema(format = DateTime)]
+        opened_at: String,
+        #[schema(format = DateTime)]
+        resolved_at: Option<String>,
+        severity: Option<String>,
+        #[schema(min_length = 1, max_length = 1024)]
+        deployment_id: Option<String>,
+        #[schema(min_length = 1, max_length = 256)]
+        sha: Option<String>,
+        title: Option<String>,
+    },
+    Build {
+        #[schema(min_length = 1, max_length = 1024)]
+        id: String,
+        #[schema(min_length = 1, max_length = 256)]
+        repo: String,
+        #[schema(min_length = 1, max_length = 256)]
+        sha: String,
+        #[schema(min_length = 1)]
+        status: String,
+        #[schema(format = DateTime)]
+        finished_at: String,
+        branch: Option<String>,
+        #[schema(format = DateTime)]
+        started_at: Option<String>,
+        provider: Option<String>,
+    },
+}
+
+/// `POST /api/v1/events` as `application/json`: one event or an array of them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventsBody {
+    One(Box<Event>),
+    Many(Vec<Event>),
+}
+
+/// One figure with its DORA level (`elite`, `high`, `medium`, `low`; `null` when the
+/// figure is undefined).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentFrequency {
+    pub deployments: i64,
+    pub deploy_days: i64,
+    pub per_day: f64,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadTime {
+    pub samples: i64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeFailureRate {
+    pub deployments: i64,
+    pub failed: i64,
+    pub rate: Option<f64>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recovery {
+    pub failed: i64,
+    pub recovered: i64,
+    pub median_hours: Option<f64>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimeToRestore {
+    pub incidents: i64,
+    pub resolved: i64,
+    pub median_hours: Option<f64>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReworkRate {
+    pub deployments: i64,
+    pub rework: i64,
+    pub rate: Option<f64>,
+}
+
+/// SPEC §4.1, beyond DORA (no level).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuildHealth {
+    pub builds: i64,
+    pub failed: i64,
+    pub success_rate: Option<f64>,
+    pub duration_median_minutes: Option<f64>,
+    pub duration_p90_minutes: Option<f64>,
+    pub red_spells: i64,
+    pub time_to_green_median_hours: Option<f64>,
+    pub red_hours_share: Option<f64>,
+}
+
+/// SPEC §5's metrics JSON (`shiplog_queries::Metrics` on the wire).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Metrics {
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    pub service: Option<String>,
+    pub team: Option<String>,
+    pub deployment_frequency: DeploymentFrequency,
+    pub lead_time: LeadTime,
+    pub change_failure_rate: ChangeFailureRate,
+    pub failed_deployment_recovery: Recovery,
+    pub time_to_restore: TimeToRestore,
+    pub rework_rate: ReworkRate,
+    pub build_health: BuildHealth,
+}
+
+/// What a replay did (`replay::ReplaySummary` on the wire).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplaySummary {
+    /// Deliveries the filter selected.
+    pub deliveries: u64,
+    /// Typed events they map to now.
+    pub events: u64,
+    /// Deliveries that cannot be mapped now.
+    pub failed: u64,
+    /// Why, for each of them up to a limit.
+    pub failures: Vec<String>,
+}
+
+/// The backup's database file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupFile {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The backup's manifest (`ingest::store::backup::Manifest` on the wire).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupManifest {
+    pub format: u32,
+    pub shiplog_version: String,
+    pub schema_version: i32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub database: BackupFile,
+    /// Rows of every table.
+    pub tables: BTreeMap<String, u64>,
+}
+
+/// A written backup (`cli::backup::BackupSummary` on the wire).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupSummary {
+    /// The backup's directory on the server.
+    pub out: String,
+    pub seconds: f64,
+    pub manifest: BackupManifest,
+}
+
+/// A webhook sender (SPEC §6).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookSource {
+    Github,
+    Gitlab,
+    Argocd,
+    Pagerduty,
+    Cdevents,
+}
+
+/// A string parameter that takes one of `values`, the empty one (taken as absent)
+/// among them: utoipa's derive drops an empty `serde(rename)`, so these are built here.
+fn choices(description: &str, values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// A preset period, in days.
+#[derive(Debug)]
+pub struct PresetDays;
+
+impl PartialSchema for PresetDays {
+    fn schema() -> RefOr<Schema> {
+        choices(
+            "A preset period, in days (empty: none; `from`/`to` win over it).",
+            &["", "7", "30", "90", "365"],
+        )
+    }
+}
+
+impl ToSchema for PresetDays {}
+
+/// The weekly report's format.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Csv,
+    Parquet,
+}
+
+/// The deliveries a replay selects by sender.
+#[derive(Debug)]
+pub struct ReplaySource;
+
+impl PartialSchema for ReplaySource {
+    fn schema() -> RefOr<Schema> {
+        choices(
+            "The deliveries of one sender (empty: all); `api` and `import` are the typed events'.",
+            &[
+                "",
+                "github",
+                "gitlab",
+                "argocd",
+                "pagerduty",
+                "cdevents",
+                "api",
+                "import",
+            ],
+        )
+    }
+}
+
+impl ToSchema for ReplaySource {}
+
+/// The writer's queue, in a probe's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueReport {
+    pub events: usize,
+    pub capacity: usize,
+}
+
+/// What `/healthz` and `/readyz` report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthReport {
+    /// `ok` or `ready`, else what is wrong.
+    pub status: String,
+    /// `ok` or `stopped`.
+    pub writer: String,
+    /// `ok` or `failing`.
+    pub storage: String,
+    /// `ok` or `failing`.
+    pub derived_facts: String,
+    pub queue: QueueReport,
+    pub draining: bool,
+}
+
+/// The bearer tokens of SPEC §7 (each also accepted as `?token=`).
+#[derive(Debug)]
+struct Tokens;
+
+impl Modify for Tokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            (
+                "ingest_token",
+                "SHIPLOG_INGEST_TOKEN; ingest is refused while none is set (except in `shiplog demo`).",
+            ),
+            (
+                "read_token",
+                "SHIPLOG_READ_TOKEN (or `?token=`, or the dashboard's cookie); reads are open while none is set.",
+            ),
+            (
+                "admin_token",
+                "SHIPLOG_ADMIN_TOKEN; the admin routes are refused while none is set.",
+            ),
+            (
+                "webhook_token",
+                "SHIPLOG_ARGOCD_TOKEN or SHIPLOG_CDEVENTS_TOKEN for those senders; GitHub, GitLab and PagerDuty prove themselves with their own headers instead.",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// Every documented operation. A route added to `app::table()` without a
+/// `#[utoipa::path]` named here fails `tests/openapi.rs`.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Shiplog",
+        description = "A DORA-metrics warehouse: typed events and webhooks in, metrics out (SPEC §5). Every refusal has the JSON body `{\"error\": \"…\", \"detail\": …}`."
+    ),
+    paths(
+        routes::events::post_events,
+        routes::webhooks::receive,
+        routes::metrics::get_metrics,
+        routes::reports::weekly,
+        routes::admin::post_replay,
+        routes::admin::post_git_import,
+        routes::admin::post_backup,
+        routes::health::healthz,
+        routes::health::readyz,
+        routes::health::prometheus,
+        openapi_json,
+    ),
+    components(schemas(ErrorBody, WebhookSource, PresetDays, ReportFormat, ReplaySource)),
+    modifiers(&Tokens)
+)]
+struct ApiDoc;
+
+/// The document, as served.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// `GET /api/v1/openapi.json`: this description.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 description of this API", content_type = "application/json", body = serde_json::Value)),
+)]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
