@@ -10,9 +10,11 @@ use crate::build_health::{BuildFigures, BuildScope, build_figures};
 use crate::figures::{Breakdown, Bucket, Figures, figures};
 use crate::scope::{Filter, select};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Metrics {
+    #[schema(format = Date)]
     pub from: String,
+    #[schema(format = Date)]
     pub to: String,
     pub service: Option<String>,
     pub team: Option<String>,
@@ -25,7 +27,7 @@ pub struct Metrics {
     pub build_health: BuildHealth,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeploymentFrequency {
     pub deployments: i64,
     pub deploy_days: i64,
@@ -33,7 +35,7 @@ pub struct DeploymentFrequency {
     pub level: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LeadTime {
     pub samples: i64,
     pub median_hours: Option<f64>,
@@ -41,7 +43,7 @@ pub struct LeadTime {
     pub level: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangeFailureRate {
     pub deployments: i64,
     pub failed: i64,
@@ -49,7 +51,7 @@ pub struct ChangeFailureRate {
     pub level: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Recovery {
     pub failed: i64,
     pub recovered: i64,
@@ -57,7 +59,7 @@ pub struct Recovery {
     pub level: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TimeToRestore {
     pub incidents: i64,
     pub resolved: i64,
@@ -65,7 +67,7 @@ pub struct TimeToRestore {
     pub level: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReworkRate {
     pub deployments: i64,
     pub rework: i64,
@@ -73,7 +75,7 @@ pub struct ReworkRate {
 }
 
 /// SPEC §4.1, beyond DORA: no level, since DORA gives no bands for builds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BuildHealth {
     pub builds: i64,
     pub failed: i64,

@@ -4,12 +4,11 @@
 //! describes every route of `app::routes()` except the dashboard's pages and its
 //! stylesheet, and `.ci/schemathesis.sh` tests the live server against it.
 //!
-//! The bodies are described here, in `web`, rather than by deriving on the library
-//! crates' types (`shiplog_queries::Metrics`, `ingest`'s `Outcome`, the backup
-//! manifest), so that utoipa stays out of the crates that know no HTTP; the server's
-//! answers are checked against these schemas by schemathesis.
-
-use std::collections::BTreeMap;
+//! The answers' schemas are derived on the types that are serialized
+//! (`shiplog_queries::Metrics`, `replay::ReplaySummary`, `cli::backup::BackupSummary`
+//! with `ingest`'s backup manifest), so they cannot drift from them. Described here:
+//! the error body and the ingest outcome (built as JSON by the handlers), and the
+//! typed events, which `ingest` parses field by field rather than through a serde type.
 
 use axum::Json;
 use serde::Serialize;
@@ -132,129 +131,6 @@ pub enum Event {
 pub enum EventsBody {
     One(Box<Event>),
     Many(Vec<Event>),
-}
-
-/// One figure with its DORA level (`elite`, `high`, `medium`, `low`; `null` when the
-/// figure is undefined).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeploymentFrequency {
-    pub deployments: i64,
-    pub deploy_days: i64,
-    pub per_day: f64,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadTime {
-    pub samples: i64,
-    pub median_hours: Option<f64>,
-    pub p90_hours: Option<f64>,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeFailureRate {
-    pub deployments: i64,
-    pub failed: i64,
-    pub rate: Option<f64>,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Recovery {
-    pub failed: i64,
-    pub recovered: i64,
-    pub median_hours: Option<f64>,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TimeToRestore {
-    pub incidents: i64,
-    pub resolved: i64,
-    pub median_hours: Option<f64>,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReworkRate {
-    pub deployments: i64,
-    pub rework: i64,
-    pub rate: Option<f64>,
-}
-
-/// SPEC §4.1, beyond DORA (no level).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BuildHealth {
-    pub builds: i64,
-    pub failed: i64,
-    pub success_rate: Option<f64>,
-    pub duration_median_minutes: Option<f64>,
-    pub duration_p90_minutes: Option<f64>,
-    pub red_spells: i64,
-    pub time_to_green_median_hours: Option<f64>,
-    pub red_hours_share: Option<f64>,
-}
-
-/// SPEC §5's metrics JSON (`shiplog_queries::Metrics` on the wire).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Metrics {
-    #[schema(format = Date)]
-    pub from: String,
-    #[schema(format = Date)]
-    pub to: String,
-    pub service: Option<String>,
-    pub team: Option<String>,
-    pub deployment_frequency: DeploymentFrequency,
-    pub lead_time: LeadTime,
-    pub change_failure_rate: ChangeFailureRate,
-    pub failed_deployment_recovery: Recovery,
-    pub time_to_restore: TimeToRestore,
-    pub rework_rate: ReworkRate,
-    pub build_health: BuildHealth,
-}
-
-/// What a replay did (`replay::ReplaySummary` on the wire).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReplaySummary {
-    /// Deliveries the filter selected.
-    pub deliveries: u64,
-    /// Typed events they map to now.
-    pub events: u64,
-    /// Deliveries that cannot be mapped now.
-    pub failed: u64,
-    /// Why, for each of them up to a limit.
-    pub failures: Vec<String>,
-}
-
-/// The backup's database file.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BackupFile {
-    pub file: String,
-    pub bytes: u64,
-    pub sha256: String,
-}
-
-/// The backup's manifest (`ingest::store::backup::Manifest` on the wire).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BackupManifest {
-    pub format: u32,
-    pub shiplog_version: String,
-    pub schema_version: i32,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    pub database: BackupFile,
-    /// Rows of every table.
-    pub tables: BTreeMap<String, u64>,
-}
-
-/// A written backup (`cli::backup::BackupSummary` on the wire).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BackupSummary {
-    /// The backup's directory on the server.
-    pub out: String,
-    pub seconds: f64,
-    pub manifest: BackupManifest,
 }
 
 /// A webhook sender (SPEC §6).

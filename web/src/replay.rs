@@ -22,7 +22,7 @@ const PAGE: usize = 500;
 const LISTED_FAILURES: usize = 20;
 
 /// What a replay did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReplaySummary {
     /// Deliveries the filter selected.
     pub deliveries: u64,

@@ -51,7 +51,7 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: u32 = 1;
 
 /// What a backup holds, written beside it as `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
     /// The directory's layout ([`FORMAT`]).
     pub format: u32,
@@ -59,6 +59,7 @@ pub struct Manifest {
     /// The last migration applied to the database copied.
     pub schema_version: i32,
     /// When the copy was asked for, as the caller's clock read it.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
     pub database: DatabaseFile,
     /// Rows of every table, as the copy's snapshot saw them.
@@ -73,7 +74,7 @@ impl Manifest {
 }
 
 /// The database file of a backup, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DatabaseFile {
     pub file: String,
     pub bytes: u64,

@@ -51,7 +51,7 @@ pub struct RestoreArgs {
 }
 
 /// The answer of the admin route, and what `shiplog backup` reports.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupSummary {
     /// The backup's directory, on the machine that wrote it.
     pub out: String,

@@ -36,7 +36,7 @@ pub struct ReplayQuery {
         ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
     ),
     responses(
-        (status = 200, description = "Done", body = crate::openapi::ReplaySummary),
+        (status = 200, description = "Done", body = crate::replay::ReplaySummary),
         (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
         (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
         (status = 500, description = "A read failed (see the server log)", body = crate::openapi::ErrorBody),
@@ -147,7 +147,7 @@ pub struct BackupQuery {
         ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
     ),
     responses(
-        (status = 200, description = "Done", body = crate::openapi::BackupSummary),
+        (status = 200, description = "Done", body = crate::cli::backup::BackupSummary),
         (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
         (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
         (status = 500, description = "A read failed (see the server log)", body = crate::openapi::ErrorBody),

@@ -24,7 +24,7 @@ use crate::error::ApiError;
         ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
     ),
     responses(
-        (status = 200, description = "The metrics JSON", body = crate::openapi::Metrics),
+        (status = 200, description = "The metrics JSON", body = shiplog_queries::Metrics),
         (status = 400, description = "The body or the query cannot be read", body = crate::openapi::ErrorBody),
         (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
         (status = 500, description = "A read failed (see the server log)", body = crate::openapi::ErrorBody),
