@@ -10,7 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::sources::{Incoming, Routing, Source, map_or_keep};
-use shiplog_model::{Event, ID_MAX_BYTES, NAME_MAX_BYTES};
+use shiplog_model::{Event, ID_MAX_BYTES, NAME_MAX_BYTES, TEXT_MAX_BYTES};
 
 /// chrono's extremes and just past them, written the ways senders write instants.
 const EXTREMES: [&str; 6] = [
@@ -210,5 +210,49 @@ fn an_id_over_its_limit_is_refused_naming_the_field() {
     assert_eq!(
         typed_error(&incident(&over)),
         "`deployment_id` is 1025 bytes long, over the limit of 1024 bytes"
+    );
+}
+
+#[test]
+fn a_plain_text_field_over_its_limit_is_refused_naming_the_field() {
+    let at_limit = "t".repeat(NAME_MAX_BYTES);
+    let over = "t".repeat(NAME_MAX_BYTES + 1);
+    for field in ["team", "environment", "status"] {
+        assert!(
+            parse_event_text(1, &deployment(json!({ field: at_limit }))).is_ok(),
+            "{field} at the limit"
+        );
+        assert_eq!(
+            typed_error(&deployment(json!({ field: over }))),
+            format!("`{field}` is 257 bytes long, over the limit of 256 bytes")
+        );
+    }
+    // Free text takes more, and is bounded too.
+    let change = |message: &str| {
+        json!({
+            "type": "change", "repo": "acme/shop", "sha": "abc",
+            "committed_at": "2026-03-02T10:00:00Z", "message": message,
+        })
+        .to_string()
+    };
+    assert!(parse_event_text(1, &change(&"m".repeat(TEXT_MAX_BYTES))).is_ok());
+    assert_eq!(
+        typed_error(&change(&"m".repeat(TEXT_MAX_BYTES + 1))),
+        "`message` is 65537 bytes long, over the limit of 65536 bytes"
+    );
+
+    // A webhook's environment, from GitHub's deployment: stored unmapped, naming it.
+    let github = [
+        ("x-github-event", "deployment_status"),
+        ("x-github-delivery", "d-1"),
+    ];
+    let body = github_deployment_status(|v| {
+        v["deployment"]["environment"] = json!(over);
+        v["deployment_status"]["environment"] = json!(over);
+    });
+    let reason = kept_unmapped(Source::Github, &github, &body);
+    assert!(
+        reason.contains("`environment` is 257 bytes long, over the limit of 256 bytes"),
+        "{reason}"
     );
 }

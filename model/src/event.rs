@@ -2,7 +2,7 @@
 //! stored one (SPEC §8: field by field, a missing or null field keeps the stored
 //! value, a carried list replaces the stored list whole).
 
-use crate::names::{CommitSha, EventId, RepoName, ServiceName};
+use crate::names::{CommitSha, EventId, NAME_MAX_BYTES, RepoName, ServiceName};
 use crate::time::Timestamp;
 
 /// A commit, keyed by `(repo, sha)`.
@@ -185,7 +185,54 @@ pub enum EventKey {
     Build(EventId),
 }
 
+/// The most bytes of free text (a commit message, an incident title, a changed path)
+/// one field of an event carries.
+pub const TEXT_MAX_BYTES: usize = 65_536;
+
 impl Event {
+    /// The first of the event's plain text fields over its limit, as a refusal naming
+    /// it: names (team, environment, author, severity, status, branch, provider) take
+    /// [`NAME_MAX_BYTES`], free text (message, title, each path) [`TEXT_MAX_BYTES`].
+    /// Ids and the typed names are bounded when they are parsed.
+    pub fn oversized(&self) -> Option<String> {
+        let name = NAME_MAX_BYTES;
+        let text = TEXT_MAX_BYTES;
+        let fields: Vec<(&str, Option<&str>, usize)> = match self {
+            Self::Change(c) => {
+                let mut fields = vec![
+                    ("author", c.author.as_deref(), name),
+                    ("message", c.message.as_deref(), text),
+                ];
+                fields.extend(
+                    c.paths
+                        .iter()
+                        .flatten()
+                        .map(|p| ("paths", Some(p.as_str()), text)),
+                );
+                fields
+            }
+            Self::Deployment(d) => vec![
+                ("environment", d.environment.as_deref(), name),
+                ("team", d.team.as_deref(), name),
+                ("status", d.status.as_ref().map(Status::as_str), name),
+            ],
+            Self::Incident(i) => vec![
+                ("severity", i.severity.as_deref(), name),
+                ("title", i.title.as_deref(), text),
+            ],
+            Self::Build(b) => vec![
+                ("status", Some(b.status.as_str()), name),
+                ("branch", b.branch.as_deref(), name),
+                ("provider", b.provider.as_deref(), name),
+            ],
+        };
+        fields.into_iter().find_map(|(field, value, limit)| {
+            let len = value?.len();
+            (len > limit)
+                .then(|| format!("`{field}` is {len} bytes long, over the limit of {limit} bytes"))
+        })
+    }
+
     pub fn kind(&self) -> EventKind {
         match self {
             Self::Change(_) => EventKind::Change,

@@ -22,7 +22,7 @@ pub mod time;
 pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
 pub use event::{
     Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, Status,
-    succeeded,
+    TEXT_MAX_BYTES, succeeded,
 };
 pub use names::{
     CommitSha, EventId, ID_MAX_BYTES, NAME_MAX_BYTES, NameError, RepoName, ServiceName,

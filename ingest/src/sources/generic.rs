@@ -254,7 +254,10 @@ pub fn parse_event(value: &Value) -> Result<Event, String> {
         EventKind::Build => build(&mut f).map(Event::Build),
     };
     match event {
-        Some(event) if f.problems.is_empty() => Ok(event),
+        Some(event) if f.problems.is_empty() => match event.oversized() {
+            None => Ok(event),
+            Some(problem) => Err(problem),
+        },
         _ => Err(f.problems.join("; ")),
     }
 }

@@ -135,7 +135,13 @@ pub fn map_or_keep(
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(incoming.body) {
         return Err(MapError::new(format!("the body is not JSON: {e}")));
     }
-    Ok(map(source, incoming, routing).unwrap_or_else(|error| {
+    let mapped = map(source, incoming, routing).and_then(|mapping| {
+        match mapping.events.iter().find_map(Event::oversized) {
+            None => Ok(mapping),
+            Some(problem) => Err(MapError::new(problem)),
+        }
+    });
+    Ok(mapped.unwrap_or_else(|error| {
         let (event_header, id_header) = match source {
             Source::Github => ("x-github-event", "x-github-delivery"),
             Source::Gitlab => ("x-gitlab-event", "x-gitlab-event-uuid"),
