@@ -19,6 +19,29 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::routes;
 
+/// The query parameters of the two read routes, `/api/v1/metrics` and
+/// `/reports/weekly.csv` (the part of `routes::ReadQuery` they take).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only described, never built: the routes read `ReadQuery`.
+pub struct ReadPeriod {
+    /// First day, `YYYY-MM-DD` (with `to`; both absent or empty: the last 90 days)
+    #[param(pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    from: Option<String>,
+    /// Day after the last, `YYYY-MM-DD`, after `from`
+    #[param(pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    to: Option<String>,
+    /// A preset period when `from`/`to` are absent: 7, 30, 90 or 365
+    #[param(value_type = Option<PresetDays>)]
+    days: Option<String>,
+    /// Only this service
+    service: Option<String>,
+    /// Only this team's services
+    team: Option<String>,
+    /// The token, when no `Authorization` header can be sent
+    token: Option<String>,
+}
+
 /// SPEC §5's error body, for every refusal.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {

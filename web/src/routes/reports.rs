@@ -19,13 +19,8 @@ pub const PARQUET_TYPE: &str = "application/vnd.apache.parquet";
     path = "/reports/weekly.csv",
     tag = "read",
     params(
-        ("from" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "First day, `YYYY-MM-DD` (with `to`; both absent or empty: the last 90 days)"),
-        ("to" = Option<String>, Query, pattern = r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description = "Day after the last, `YYYY-MM-DD`, after `from`"),
-        ("days" = Option<crate::openapi::PresetDays>, Query, description = "A preset period when `from`/`to` are absent: 7, 30, 90 or 365"),
-        ("service" = Option<String>, Query, description = "Only this service"),
-        ("team" = Option<String>, Query, description = "Only this team's services"),
+        crate::openapi::ReadPeriod,
         ("format" = Option<crate::openapi::ReportFormat>, Query, description = "`csv` (default) or `parquet`"),
-        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
     ),
     responses(
         (status = 200, description = "The weekly report: CSV (SPEC §5's header), or Parquet with `format=parquet`", content(
