@@ -1,5 +1,5 @@
-//! The four typed events of SPEC §2, and how a later version of one merges into the
-//! stored one (SPEC §8: field by field, a missing or null field keeps the stored
+//! The typed events of SPEC §2 (and annotations, the note a team leaves on its own
+//! timeline), and how a later version of one merges into the stored one (SPEC §8: field by field, a missing or null field keeps the stored
 //! value, a carried list replaces the stored list whole).
 
 use crate::names::{CommitSha, EventId, NAME_MAX_BYTES, RepoName, ServiceName};
@@ -97,6 +97,19 @@ pub struct Build {
     pub provider: Option<String>,
 }
 
+/// A note a team leaves on its timeline ("moved to trunk-based development"), keyed
+/// by `id`: drawn on the dashboard's charts and listed in the digest, so a change in
+/// a trend can be read against what the team changed. Neither `service` nor `team`:
+/// the whole organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotation {
+    pub id: EventId,
+    pub at: Timestamp,
+    pub text: String,
+    pub service: Option<ServiceName>,
+    pub team: Option<String>,
+}
+
 /// The one status a deployment or build succeeds with (SPEC §2: `status` may be any
 /// string; only `success`, or no status, is successful).
 pub const SUCCESS: &str = "success";
@@ -148,6 +161,7 @@ pub enum Event {
     Deployment(Deployment),
     Incident(Incident),
     Build(Build),
+    Annotation(Annotation),
 }
 
 /// The kind of a typed event: its `type` on the wire.
@@ -157,10 +171,17 @@ pub enum EventKind {
     Deployment,
     Incident,
     Build,
+    Annotation,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [Self::Change, Self::Deployment, Self::Incident, Self::Build];
+    pub const ALL: [EventKind; 5] = [
+        Self::Change,
+        Self::Deployment,
+        Self::Incident,
+        Self::Build,
+        Self::Annotation,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -168,6 +189,7 @@ impl EventKind {
             Self::Deployment => "deployment",
             Self::Incident => "incident",
             Self::Build => "build",
+            Self::Annotation => "annotation",
         }
     }
 
@@ -183,6 +205,7 @@ pub enum EventKey {
     Deployment(EventId),
     Incident(EventId),
     Build(EventId),
+    Annotation(EventId),
 }
 
 /// The most bytes of free text (a commit message, an incident title, a changed path)
@@ -225,6 +248,10 @@ impl Event {
                 ("branch", b.branch.as_deref(), name),
                 ("provider", b.provider.as_deref(), name),
             ],
+            Self::Annotation(a) => vec![
+                ("text", Some(a.text.as_str()), text),
+                ("team", a.team.as_deref(), name),
+            ],
         };
         fields.into_iter().find_map(|(field, value, limit)| {
             let len = value?.len();
@@ -239,6 +266,7 @@ impl Event {
             Self::Deployment(_) => EventKind::Deployment,
             Self::Incident(_) => EventKind::Incident,
             Self::Build(_) => EventKind::Build,
+            Self::Annotation(_) => EventKind::Annotation,
         }
     }
 
@@ -248,6 +276,7 @@ impl Event {
             Self::Deployment(d) => EventKey::Deployment(d.id.clone()),
             Self::Incident(i) => EventKey::Incident(i.id.clone()),
             Self::Build(b) => EventKey::Build(b.id.clone()),
+            Self::Annotation(a) => EventKey::Annotation(a.id.clone()),
         }
     }
 }
@@ -347,6 +376,18 @@ impl Build {
     }
 }
 
+impl Annotation {
+    pub fn merge(self, later: Annotation) -> Annotation {
+        Annotation {
+            id: later.id,
+            at: later.at,
+            text: later.text,
+            service: keep(self.service, later.service),
+            team: keep(self.team, later.team),
+        }
+    }
+}
+
 impl Event {
     /// Merges a later version of the same key; `None` when the keys differ.
     pub fn merge(self, later: Event) -> Option<Event> {
@@ -355,6 +396,7 @@ impl Event {
             (Self::Deployment(a), Self::Deployment(b)) => Self::Deployment(a.merge(b)),
             (Self::Incident(a), Self::Incident(b)) => Self::Incident(a.merge(b)),
             (Self::Build(a), Self::Build(b)) => Self::Build(a.merge(b)),
+            (Self::Annotation(a), Self::Annotation(b)) => Self::Annotation(a.merge(b)),
             _ => return None,
         })
     }

@@ -5,7 +5,9 @@
 //!
 //! - [`names`]: parsed identifiers (`ServiceName`, `CommitSha`, `RepoName`, …).
 //! - [`time`]: UTC instants, RFC 3339 parsing, reporting periods and weeks.
-//! - [`event`]: the four typed events of SPEC §2 and how two versions of one merge.
+//! - [`event`]: the typed events of SPEC §2 (and annotations) and how two versions of
+//!   one merge.
+//! - [`goals`]: the targets a team sets itself, and whether a period met them.
 //! - [`settings`]: the configuration the metric definitions read (production
 //!   environments, attribution window, the service map, band table version).
 //! - [`bands`]: DORA performance levels, the band tables kept as data.
@@ -15,14 +17,15 @@
 
 pub mod bands;
 pub mod event;
+pub mod goals;
 pub mod names;
 pub mod settings;
 pub mod time;
 
 pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
 pub use event::{
-    Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest, Status,
-    TEXT_MAX_BYTES, succeeded,
+    Annotation, Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest,
+    Status, TEXT_MAX_BYTES, succeeded,
 };
 pub use names::{
     CommitSha, EventId, ID_MAX_BYTES, NAME_MAX_BYTES, NameError, RepoName, ServiceName,

@@ -6,6 +6,7 @@ use chrono::{Days, NaiveDate, NaiveTime};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
 use shiplog_model::Period;
+use shiplog_model::goals::Goal;
 
 use crate::QueryError;
 use crate::scope::Selection;
@@ -59,6 +60,21 @@ impl Figures {
 
     pub fn rework_rate(&self) -> Option<f64> {
         (self.deployments > 0).then(|| self.rework as f64 / self.deployments as f64)
+    }
+
+    /// The figure `goal` is judged on, for a bucket of `days` days: deployments per
+    /// week (defined even when 0), medians in hours, rates as shares.
+    pub fn goal_actual(&self, goal: Goal, days: i64) -> Option<f64> {
+        match goal {
+            Goal::DeploymentsPerWeek => {
+                (days > 0).then(|| self.deployments as f64 * 7.0 / days as f64)
+            }
+            Goal::LeadTimeMedian => self.lead_time_median_hours,
+            Goal::ChangeFailureRate => self.change_failure_rate(),
+            Goal::RecoveryMedian => self.recovery_median_hours,
+            Goal::RestoreMedian => self.restore_median_hours,
+            Goal::ReworkRate => self.rework_rate(),
+        }
     }
 }
 

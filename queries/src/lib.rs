@@ -13,15 +13,21 @@
 //!   health.
 //! - [`weekly`]: the weekly report as rows, CSV and Parquet.
 //! - [`dashboard`]: what each dashboard page shows, as typed page data.
+//! - [`digest`]: the weekly digest's data, per team, for a period and the one before.
+//! - [`annotations`]: the notes teams leave on their timelines that a view shows.
 //!
 //! SQL lives in `sql/*.sql`, each file opening with the definition it implements, and
 //! runs as prepared statements. Time is passed in; nothing here reads the clock.
 
+pub mod annotations;
 pub mod build_health;
 pub mod dashboard;
 pub mod derive;
+pub mod digest;
+pub mod export;
 pub mod figures;
 pub mod metrics;
+pub mod prometheus;
 pub mod scope;
 pub mod weekly;
 
@@ -41,4 +47,7 @@ pub enum QueryError {
     Sql(#[from] duckdb::Error),
     #[error("cannot write {path}: {message}")]
     Output { path: String, message: String },
+    /// A stored value that no longer parses (every one was parsed when stored).
+    #[error("a stored value does not parse: {0}")]
+    Stored(String),
 }

@@ -8,7 +8,8 @@
 //!
 //! The reference set has no two conflicting non-null values for one field of one key,
 //! the one case where SPEC §8 lets arrival order decide, so every order must agree.
-//! Cases: `PROPTEST_CASES` if set, else 32 (each imports twice).
+//! Cases: `PROPTEST_CASES` if set, else 32 (each imports twice); seed:
+//! `PROPTEST_RNG_SEED` if set, else a fixed one.
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::sample::{Index, subsequence};
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestRunner};
 use shiplog_ingest::sources::generic::parse_event_text;
 use shiplog_ingest::store::{Staging, Store};
 use shiplog_ingest::typed_delivery;
@@ -103,7 +104,9 @@ fn event_set() -> impl Strategy<Value = Vec<String>> {
         let start = start.index(lines.len() - len + 1);
         lines[start..start + len].to_vec()
     });
-    prop_oneof![run, subsequence(lines.clone(), 20..=40)]
+    // Runs of consecutive lines hold a deployment with its commits far more often than
+    // lines from all over the set do; weighted so most cases have figures to compare.
+    prop_oneof![3 => run, 1 => subsequence(lines.clone(), 20..=40)]
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -137,6 +140,12 @@ fn any_order_and_any_repeats_of_an_event_set_give_the_same_metrics() {
         cases: match std::env::var_os("PROPTEST_CASES") {
             Some(_) => defaults.cases,
             None => 32,
+        },
+        // A fixed seed, so that every run tries the same cases and the guard below
+        // cannot fail by chance; `PROPTEST_RNG_SEED` explores others.
+        rng_seed: match std::env::var_os("PROPTEST_RNG_SEED") {
+            Some(_) => defaults.rng_seed,
+            None => RngSeed::Fixed(2026),
         },
         failure_persistence: None,
         // Each shrinking step imports twice: a bounded search still finds a small set.

@@ -21,6 +21,7 @@ pub use crate::auth::Access;
 use crate::body::BodyBudget;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::jetstream::consumer::ConsumerTask;
 use crate::routes;
 use crate::routes::events::write_error;
 use crate::security;
@@ -51,6 +52,8 @@ pub struct Inner {
     pub drain: Drain,
     /// Body bytes held at once by every request together.
     pub bodies: BodyBudget,
+    /// The DORA gauges of `/metrics`, kept between scrapes.
+    pub dora: routes::prometheus::DoraCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -70,6 +73,7 @@ impl AppState {
             requests: AtomicU64::new(0),
             drain: Drain::default(),
             bodies: BodyBudget::default(),
+            dora: routes::prometheus::DoraCache::default(),
         }))
     }
 
@@ -137,6 +141,9 @@ impl AppState {
 pub enum StartError {
     #[error(transparent)]
     Open(#[from] OpenError),
+    /// `[nats]` names a server URL that cannot be read.
+    #[error("{0}")]
+    Nats(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -149,6 +156,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// With `[nats]`: storing what `shiplog ingest` replicas published.
+    consumer: Option<ConsumerTask>,
 }
 
 /// GitHub sends webhook bodies up to 25 MB (SPEC §5).
@@ -182,9 +191,23 @@ impl Application {
                     addr: config.addr.clone(),
                     source,
                 })?;
+        let consumer = match (&config.nats, mode) {
+            (Some(nats), Mode::Serve) => Some(
+                ConsumerTask::start(
+                    nats.clone(),
+                    db.writer.clone(),
+                    config.routing.clone(),
+                    config.writer_queue_events,
+                )
+                .await
+                .map_err(StartError::Nats)?,
+            ),
+            _ => None,
+        };
         Ok(Application {
             listener,
             state: AppState::new(db, config, mode),
+            consumer,
         })
     }
 
@@ -204,7 +227,8 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains the connections (in-flight
     /// requests finish, new ones are refused, for at most `shutdown_grace_seconds`:
-    /// `serve.rs`) and stops the writer after the queued batches are committed and
+    /// `serve.rs`), stops the JetStream consumer once its batch in hand is committed
+    /// and acked, and stops the writer after the queued batches are committed and
     /// their derived facts paid.
     pub async fn run_until_stopped(
         self,
@@ -212,6 +236,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let limits = state.config.connections;
+        // The digest's schedule (`[digest]`): its own task, reading through
+        // `AppState::read` like a request; stopped with the server.
+        let digest = crate::digest::schedule::spawn(&state);
         serve(
             self.listener,
             router(self.state),
@@ -220,6 +247,12 @@ impl Application {
             shutdown,
         )
         .await;
+        if let Some(digest) = digest {
+            digest.abort();
+        }
+        if let Some(consumer) = self.consumer {
+            consumer.stop().await;
+        }
         let writer = state.db.writer.clone();
         tokio::task::spawn_blocking(move || writer.shutdown())
             .await
@@ -331,6 +364,11 @@ fn table() -> Vec<Route> {
         Route::page("/data-health/{check}", Read, page::data_health_rows),
         Route::get("/static/shiplog.css", Public, stylesheet),
         Route::post("/api/v1/events", Ingest, routes::events::post_events),
+        Route::post(
+            "/api/v1/annotations",
+            Ingest,
+            routes::annotations::post_annotation,
+        ),
         Route::post("/webhooks/{source}", Webhook, routes::webhooks::receive),
         Route::post("/api/v1/admin/replay", Admin, routes::admin::post_replay),
         Route::post(
@@ -339,12 +377,13 @@ fn table() -> Vec<Route> {
             routes::admin::post_git_import,
         ),
         Route::post("/api/v1/admin/backup", Admin, routes::admin::post_backup),
+        Route::post("/api/v1/admin/export", Admin, routes::admin::post_export),
         Route::get("/api/v1/metrics", Read, routes::metrics::get_metrics),
         Route::get("/api/v1/openapi.json", Public, crate::openapi::openapi_json),
         Route::get("/reports/weekly.csv", Read, routes::reports::weekly),
         Route::get("/healthz", Public, routes::health::healthz),
         Route::get("/readyz", Public, routes::health::readyz),
-        Route::get("/metrics", Read, routes::health::prometheus),
+        Route::get("/metrics", Read, routes::prometheus::prometheus),
     ]
 }
 

@@ -21,7 +21,10 @@
 //! - sparkline: `spark` (polyline), `spark-dot`, `last` (on the latest dot);
 //! - histogram: `bin`, `marker` (group of line and label), `marker-label`;
 //! - timeline: `lane`, `lane-label`, `mark` and `span` plus the item's own class, `open`
-//!   (a span still running), `link`.
+//!   (a span still running), `link`;
+//! - annotations on the bar chart and the timeline: `annotation` (group, titled with its
+//!   text) of `annotation-line` and `annotation-flag`; a bar chart's goal: `target` (group) of
+//!   `target-line` and `target-label`.
 
 use std::fmt::{self, Write};
 
@@ -67,6 +70,24 @@ pub struct Bar {
     pub note: String,
 }
 
+/// An annotation on a chart's time axis: a vertical line across the plot at `at`, in
+/// the chart's own x units — a bar chart's slots (3.5 is the middle of the fourth
+/// bar), a timeline's unix seconds — titled with its text. Notes outside the chart
+/// are left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub at: f64,
+    pub title: String,
+}
+
+/// A goal across a bar chart at `value` (in the chart's unit), labelled at the right
+/// edge, e.g. "goal 24 h".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub value: f64,
+    pub label: String,
+}
+
 /// A bar chart: one bar per bucket, the y axis from 0, bands behind the bars.
 #[derive(Debug, Clone)]
 pub struct BarChart<'a> {
@@ -77,6 +98,8 @@ pub struct BarChart<'a> {
     pub unit: &'a str,
     pub bars: &'a [Bar],
     pub bands: &'a [Band],
+    pub notes: &'a [Note],
+    pub target: Option<&'a Target>,
     /// Formats values for the axis ticks and the titles.
     pub format: fn(f64) -> String,
 }
@@ -157,6 +180,7 @@ pub struct Timeline<'a> {
     pub marks: &'a [Mark],
     pub spans: &'a [Span],
     pub links: &'a [Link],
+    pub notes: &'a [Note],
 }
 
 // The bar chart and histogram share one frame: a WIDTH×HEIGHT viewBox with room on the
@@ -185,7 +209,12 @@ pub fn bar_chart(chart: &BarChart<'_>) -> Svg {
     let cap = Scale::covering(data_max).max * 1.5;
     let edges = chart.bands.iter().flat_map(|band| [band.low, band.high]);
     let band_top = edges.filter(|&edge| edge <= cap).fold(0.0, f64::max);
-    let scale = Scale::covering(data_max.max(band_top));
+    // A goal always shows: it is what the bars are read against.
+    let target = chart
+        .target
+        .filter(|t| t.value.is_finite() && t.value >= 0.0);
+    let target_top = target.map_or(0.0, |t| t.value);
+    let scale = Scale::covering(data_max.max(band_top).max(target_top));
     let highest = with_unit(&format(data_max), unit);
     let desc = match defined {
         0 => format!("{unit}; {NO_DATA}"),
@@ -223,6 +252,20 @@ pub fn bar_chart(chart: &BarChart<'_>) -> Svg {
     }
     doc.x_labels(&labels);
     doc.text("axis-label", (LEFT, TOP - 10.0), "start", unit);
+    if let Some(target) = target {
+        let y = scale.y(target.value);
+        doc.group("target", &target.label, |doc| {
+            doc.line("target-line", [LEFT, y, RIGHT, y], None);
+            doc.text(
+                "target-label",
+                (RIGHT + 4.0, y - 4.0),
+                "start",
+                &target.label,
+            );
+        });
+    }
+    let slots = count(total.max(1));
+    doc.notes(chart.notes, (0.0, slots), (LEFT, RIGHT), (TOP, BOTTOM));
     doc.close(defined == 0, CENTRE)
 }
 
@@ -430,6 +473,8 @@ pub fn timeline(t: &Timeline<'_>) -> Svg {
         let href = mark.href.as_deref();
         doc.linked(href, |doc| doc.circle(&class, at, Some(&title)));
     }
+    let range = (secs(t.start), secs(t.end.max(t.start.saturating_add(1))));
+    doc.notes(t.notes, range, (X0, X1), (Y0, bottom));
     doc.close(empty, ((X0 + X1) / 2.0, bottom / 2.0 + 4.0))
 }
 
@@ -573,6 +618,25 @@ impl Doc {
         );
     }
 
+    /// Each note within `[from, to]` (x units) as a vertical line over `[left, right]`
+    /// × `[top, bottom]`, with a flag at the top; its text is the group's `<title>`.
+    fn notes(
+        &mut self,
+        notes: &[Note],
+        (from, to): (f64, f64),
+        (left, right): (f64, f64),
+        (top, bottom): (f64, f64),
+    ) {
+        let inside = |n: &&Note| n.at.is_finite() && (from..=to).contains(&n.at);
+        for note in notes.iter().filter(inside) {
+            let x = left + (note.at - from) / (to - from).max(f64::MIN_POSITIVE) * (right - left);
+            self.group("annotation", &note.title, |doc| {
+                doc.line("annotation-line", [x, top, x, bottom], None);
+                doc.rect("annotation-flag", [x, top - 6.0, 7.0, 6.0], None);
+            });
+        }
+    }
+
     /// Draws inside `<a href>` when `href` is a path or query on this site. Others
     /// (`javascript:`, `//host`) are drawn unlinked: callers build hrefs, this is a backstop.
     fn linked(&mut self, href: Option<&str>, draw: impl FnOnce(&mut Doc)) {
@@ -708,6 +772,8 @@ mod tests {
             unit: "hours",
             bars,
             bands,
+            notes: &[],
+            target: None,
             format: one,
         })
     }
@@ -753,6 +819,7 @@ mod tests {
             marks,
             spans,
             links,
+            notes: &[],
         })
     }
 
@@ -884,6 +951,8 @@ mod tests {
             unit: HOSTILE,
             bars: &bars,
             bands: &bands,
+            notes: &[],
+            target: None,
             format: one,
         };
         let bins = [Bin {
@@ -926,6 +995,7 @@ mod tests {
             marks: &marks,
             spans: &spans,
             links: &links,
+            notes: &[],
         };
         let charts = [
             bar_chart(&chart),
@@ -1018,6 +1088,8 @@ mod tests {
             unit: "%",
             bars: &bars,
             bands: &[],
+            notes: &[],
+            target: None,
             format: one,
         });
         assert!(
@@ -1270,6 +1342,7 @@ mod tests {
                 marks: &marks,
                 spans: &spans,
                 links: &links,
+                notes: &[],
             }));
         }
     }
@@ -1598,6 +1671,7 @@ mod tests {
             marks: &[mark(0, MONDAY)],
             spans: &[],
             links: &[],
+            notes: &[],
         });
         assert_eq!(
             texts(&svg, "<text class=\"tick\""),
@@ -1618,6 +1692,7 @@ mod tests {
             marks: &[],
             spans: &[],
             links: &[],
+            notes: &[],
         });
         assert_eq!(
             texts(&hours, "<text class=\"tick\""),
@@ -1712,5 +1787,88 @@ mod tests {
             );
             previous = (y, m, d);
         }
+    }
+
+    #[test]
+    fn a_note_is_drawn_where_its_time_falls_and_titled_with_its_text() {
+        let bars = bars_of(&[Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+        let notes = [
+            Note {
+                at: 1.5,
+                title: "2026-01-02: moved to trunk-based development".to_owned(),
+            },
+            Note {
+                at: 9.0,
+                title: "after the chart".to_owned(),
+            },
+        ];
+        let svg = bar_chart(&BarChart {
+            id: "lead",
+            title: "Lead time",
+            unit: "hours",
+            bars: &bars,
+            bands: &[],
+            notes: &notes,
+            target: None,
+            format: one,
+        });
+        assert_clean(&svg);
+        let lines = tags(&svg, "<line class=\"annotation-line\"");
+        assert_eq!(lines.len(), 1, "the note after the last bar is left out");
+        let x = attr(lines[0], "x1");
+        assert!(
+            (x - (LEFT + 1.5 / 4.0 * (RIGHT - LEFT))).abs() < 0.11,
+            "{x}"
+        );
+        assert!(
+            svg.0
+                .contains("<title>2026-01-02: moved to trunk-based development</title>")
+        );
+
+        let tl = timeline(&Timeline {
+            id: "tl",
+            title: "t",
+            start: MONDAY,
+            end: MONDAY + 10 * DAY,
+            lanes: &[],
+            marks: &[],
+            spans: &[],
+            links: &[],
+            notes: &[Note {
+                at: (MONDAY + 5 * DAY) as f64,
+                title: "new on-call rota".to_owned(),
+            }],
+        });
+        assert_clean(&tl);
+        let lines = tags(&tl, "<line class=\"annotation-line\"");
+        assert_eq!(lines.len(), 1);
+        assert!((attr(lines[0], "x1") - (104.0 + 0.5 * 580.0)).abs() < 0.11);
+    }
+
+    #[test]
+    fn a_goal_is_a_line_at_its_value_and_the_axis_reaches_it() {
+        let bars = bars_of(&[Some(1.0), Some(2.0)]);
+        let target = Target {
+            value: 8.0,
+            label: "goal 8 h".to_owned(),
+        };
+        let svg = bar_chart(&BarChart {
+            id: "lead",
+            title: "Lead time",
+            unit: "hours",
+            bars: &bars,
+            bands: &[],
+            notes: &[],
+            target: Some(&target),
+            format: one,
+        });
+        assert_clean(&svg);
+        let line = tags(&svg, "<line class=\"target-line\"");
+        assert_eq!(line.len(), 1);
+        let (y, top, bottom) = (attr(line[0], "y1"), TOP, BOTTOM);
+        // The axis covers 10 (the nice scale over 8): the line sits at 8/10 of the height.
+        assert!((y - (bottom - 0.8 * (bottom - top))).abs() < 0.11, "{y}");
+        assert!(svg.0.contains("<title>goal 8 h</title>"));
+        assert!(texts(&svg, "<text class=\"target-label\"").contains(&"goal 8 h"));
     }
 }

@@ -10,7 +10,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shiplog_ingest::sources::Routing;
+use shiplog_model::goals::{Goal, GoalBook, Goals};
 use shiplog_model::{BandsVersion, ServiceSettings, Settings};
+
+use crate::jetstream::config::{FileNats, NatsConfig};
 
 /// The default config file, read when present.
 pub const DEFAULT_FILE: &str = "shiplog.toml";
@@ -18,6 +21,10 @@ pub const DEFAULT_DB: &str = "shiplog.duckdb";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Five years (SPEC §5).
 pub const DEFAULT_MAX_PERIOD_DAYS: i64 = 1_830;
+/// The trailing window of `/metrics`' DORA gauges, and its bounds: a century is far
+/// past any history and keeps the window's first day a date.
+pub const DEFAULT_PROMETHEUS_WINDOW_DAYS: u32 = 30;
+const PROMETHEUS_WINDOW_DAYS: std::ops::RangeInclusive<i64> = 1..=36_500;
 
 /// Everything the server and the commands read.
 #[derive(Debug, Clone)]
@@ -29,6 +36,11 @@ pub struct Config {
     pub writer_queue_events: usize,
     /// The longest period the weekly report and the bucketed dashboard pages take.
     pub max_period_days: i64,
+    /// `export_dir`: where `POST /api/v1/admin/export` writes (`None`: `export/` beside
+    /// the database file, [`Config::export_directory`]).
+    pub export_dir: Option<PathBuf>,
+    /// The UTC days, today included, that `/metrics`' DORA gauges cover.
+    pub prometheus_window_days: u32,
     /// How long a connection and a request may take, how many may be open, and how
     /// long a shutdown waits for them (`serve.rs`).
     pub connections: ConnectionLimits,
@@ -36,6 +48,14 @@ pub struct Config {
     pub sources: Sources,
     /// Which service and environment a webhook delivery belongs to.
     pub routing: Routing,
+    /// `[nats]`: ingest through JetStream (`docs/scaling.md`); `None` without it.
+    pub nats: Option<NatsConfig>,
+    /// The targets teams and services set themselves (`[teams.<t>.goals]`,
+    /// `[services.<s>.goals]`). Kept out of `settings`: a goal changes no derived fact,
+    /// so changing one must not recompute them.
+    pub goals: GoalBook,
+    /// `[digest]`: the digest's links, schedule, targets and SMTP server.
+    pub digest: crate::digest::DigestConfig,
 }
 
 /// The server's bounds on connections (`header_timeout_seconds`,
@@ -199,6 +219,8 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     writer_queue_events: Option<usize>,
     max_period_days: Option<i64>,
+    export_dir: Option<PathBuf>,
+    prometheus_window_days: Option<i64>,
     // Zero would close every connection at once (or never accept one): refused when
     // the file is read, naming the key.
     header_timeout_seconds: Option<NonZeroU64>,
@@ -214,6 +236,18 @@ struct FileConfig {
     services: BTreeMap<String, FileService>,
     #[serde(default)]
     environment_aliases: BTreeMap<String, String>,
+    nats: Option<FileNats>,
+    #[serde(default)]
+    teams: BTreeMap<String, FileTeam>,
+    digest: Option<crate::digest::config::FileDigest>,
+}
+
+/// A team's own table: its goals (`[teams.payments.goals]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTeam {
+    #[serde(default)]
+    goals: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,6 +315,27 @@ struct FileService {
     pagerduty_services: Vec<String>,
     #[serde(default)]
     deploy_names: Vec<String>,
+    #[serde(default)]
+    goals: BTreeMap<String, f64>,
+}
+
+/// One `goals` table, each key a [`Goal`] and each value a target it can take; the
+/// refusal names the table and the key.
+fn goals_of(table: &str, raw: BTreeMap<String, f64>) -> Result<Goals, String> {
+    let mut goals = Goals::default();
+    for (key, target) in raw {
+        let goal = Goal::parse(&key).ok_or_else(|| {
+            let known: Vec<&str> = Goal::ALL.iter().map(|g| g.key()).collect();
+            format!(
+                "[{table}]: unknown goal `{key}`; the goals are {}",
+                known.join(", ")
+            )
+        })?;
+        goals
+            .set(goal, target)
+            .map_err(|why| format!("[{table}] {key} {why}"))?;
+    }
+    Ok(goals)
 }
 
 fn secret(value: Option<String>) -> Option<SecretString> {
@@ -326,7 +381,18 @@ impl Config {
         if let Some(bands) = parsed.bands {
             settings.bands = bands.parse::<BandsVersion>().map_err(file_error)?;
         }
+        let mut goals = GoalBook::default();
+        for (team, t) in parsed.teams {
+            let set = goals_of(&format!("teams.{team}.goals"), t.goals).map_err(file_error)?;
+            if !set.is_empty() {
+                goals.teams.insert(team, set);
+            }
+        }
         for (name, s) in parsed.services {
+            let set = goals_of(&format!("services.{name}.goals"), s.goals).map_err(file_error)?;
+            if !set.is_empty() {
+                goals.services.insert(name.clone(), set);
+            }
             let service = ServiceSettings {
                 team: s.team,
                 repo: s.repo,
@@ -346,6 +412,23 @@ impl Config {
                 .collect(),
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
             argocd_environments: parsed.sources.argocd.environments,
+        };
+        let prometheus_window_days = match parsed.prometheus_window_days {
+            None => DEFAULT_PROMETHEUS_WINDOW_DAYS,
+            Some(days) => u32::try_from(days)
+                .ok()
+                .filter(|_| PROMETHEUS_WINDOW_DAYS.contains(&days))
+                .ok_or_else(|| {
+                    file_error(format!(
+                        "prometheus_window_days = {days}: the window is from {} to {} days",
+                        PROMETHEUS_WINDOW_DAYS.start(),
+                        PROMETHEUS_WINDOW_DAYS.end()
+                    ))
+                })?,
+        };
+        let digest = match parsed.digest {
+            None => crate::digest::DigestConfig::default(),
+            Some(file) => file.parse(&env).map_err(file_error)?,
         };
         let defaults = ConnectionLimits::default();
         let seconds = |value: Option<NonZeroU64>, default: Duration| {
@@ -367,6 +450,8 @@ impl Config {
             max_body_bytes: parsed.max_body_bytes.unwrap_or(16 * 1024 * 1024),
             writer_queue_events: parsed.writer_queue_events.unwrap_or(10_000),
             max_period_days: parsed.max_period_days.unwrap_or(DEFAULT_MAX_PERIOD_DAYS),
+            export_dir: parsed.export_dir,
+            prometheus_window_days,
             connections,
             tokens: Tokens {
                 ingest: secret(parsed.tokens.ingest),
@@ -381,6 +466,13 @@ impl Config {
                 cdevents_token: secret(parsed.sources.cdevents.token),
             },
             routing,
+            nats: parsed
+                .nats
+                .map(NatsConfig::from_file)
+                .transpose()
+                .map_err(file_error)?,
+            goals,
+            digest,
         };
         config.apply_env(env)?;
         Ok(config)
@@ -393,6 +485,9 @@ impl Config {
         }
         if let Some(addr) = get("SHIPLOG_ADDR") {
             self.addr = addr;
+        }
+        if let Some(dir) = get("SHIPLOG_EXPORT_DIR") {
+            self.export_dir = Some(PathBuf::from(dir));
         }
         if let Some(envs) = get("SHIPLOG_PRODUCTION_ENVIRONMENTS") {
             self.settings.set_production_environments(envs.split(','));
@@ -424,7 +519,20 @@ impl Config {
                 *slot = Some(SecretString::from(value));
             }
         }
+        crate::jetstream::config::apply_env(&mut self.nats, &get)?;
         Ok(())
+    }
+}
+
+impl Config {
+    /// The warehouse export's directory: `export_dir`, else `export/` in the database
+    /// file's directory, so that it follows a `--db` given after the config was read.
+    pub fn export_directory(&self) -> PathBuf {
+        match (&self.export_dir, self.db.parent()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(parent)) => parent.join("export"),
+            (None, None) => PathBuf::from("export"),
+        }
     }
 }
 
@@ -464,6 +572,39 @@ mod tests {
             "from-file"
         );
         assert_eq!(c.settings.team_of("checkout"), Some("payments"));
+    }
+
+    #[test]
+    fn goals_come_from_team_and_service_tables_and_bad_ones_are_named() {
+        let (_dir, path) = write(
+            "[teams.payments.goals]\nlead_time_median_hours = 24\nchange_failure_rate = 0.10\n\
+             [services.checkout]\nteam = \"payments\"\n[services.checkout.goals]\n\
+             deployments_per_week = 10\n",
+        );
+        let c = Config::load(Some(path.as_path()), |_| None).unwrap();
+        let team = c.goals.team("payments").unwrap();
+        assert_eq!(team.get(Goal::LeadTimeMedian), Some(24.0));
+        assert_eq!(team.get(Goal::ChangeFailureRate), Some(0.10));
+        let checkout = c.goals.service("checkout", Some("payments")).unwrap();
+        assert_eq!(checkout.get(Goal::DeploymentsPerWeek), Some(10.0));
+        assert_eq!(checkout.get(Goal::LeadTimeMedian), Some(24.0));
+
+        let (_dir, path) = write("[teams.payments.goals]\nlead_time = 24\n");
+        let e = Config::load(Some(path.as_path()), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("teams.payments.goals") && e.contains("lead_time_median_hours"),
+            "{e}"
+        );
+        let (_dir, path) = write("[teams.payments.goals]\nchange_failure_rate = 15\n");
+        let e = Config::load(Some(path.as_path()), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("change_failure_rate") && e.contains("between 0 and 1"),
+            "{e}"
+        );
     }
 
     #[test]

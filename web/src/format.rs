@@ -2,6 +2,7 @@
 //! day, and changes. One place, so a tile, a table cell and a chart's `<title>` say
 //! the same thing.
 
+use shiplog_model::goals::Goal;
 use shiplog_queries::dashboard::metric::Unit;
 use shiplog_queries::dashboard::overview::Change;
 
@@ -26,6 +27,17 @@ pub fn per_day(n: f64) -> String {
 
 pub fn minutes(m: f64) -> String {
     format!("{m:.1} min")
+}
+
+/// A goal's target in words: a floor of deployments, else a ceiling.
+pub fn goal_target(goal: Goal, target: f64) -> String {
+    match goal {
+        Goal::DeploymentsPerWeek => format!("≥ {target} / week"),
+        Goal::ChangeFailureRate | Goal::ReworkRate => format!("≤ {}", percent(target)),
+        Goal::LeadTimeMedian | Goal::RecoveryMedian | Goal::RestoreMedian => {
+            format!("≤ {}", hours(target))
+        }
+    }
 }
 
 /// A value of `unit`, for tiles and tables.

@@ -8,6 +8,9 @@
 //! - [`replay`]: mapping stored deliveries again (CLI and admin route share it).
 //! - [`app`]: state, router, and the server's lifecycle (`Application`).
 //! - [`serve`]: the accept loop, the connections' limits and the drain on shutdown.
+//! - [`jetstream`]: ingest through NATS JetStream: `shiplog ingest` replicas publish,
+//!   `shiplog serve` consumes; `intake` is the one step of the ingest routes that
+//!   differs between the two (the writer, or JetStream).
 //! - [`trace`]: the request log, a `tracing` span and a line per request.
 //! - `routes/`: one file per resource (events, metrics, reports, health); the
 //!   dashboard's pages in `routes/dashboard/`, drawing with `charts` (inline SVG) and
@@ -16,6 +19,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 description of the HTTP API, generated from the
 //!   routes' `#[utoipa::path]` attributes and served at `/api/v1/openapi.json`.
 //! - [`cli`]: the `shiplog` commands; `main.rs` only parses and dispatches.
+//! - [`digest`]: the weekly digest rendered and sent (CLI, and the server's schedule).
 //!
 //! This crate holds no SQL: it calls `shiplog_queries` for reads and submits parsed
 //! events to the `shiplog_ingest` writer.
@@ -23,7 +27,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod history;
+pub mod jetstream;
 pub mod openapi;
 pub mod replay;
 pub mod serve;
@@ -36,6 +42,7 @@ mod charts;
 mod error;
 mod extract;
 mod format;
+mod intake;
 mod routes;
 mod security;
 mod stream;

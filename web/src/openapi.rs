@@ -146,6 +146,35 @@ pub enum Event {
         started_at: Option<String>,
         provider: Option<String>,
     },
+    /// A note on a timeline; neither `service` nor `team`: the whole organisation.
+    Annotation {
+        #[schema(min_length = 1, max_length = 1024)]
+        id: String,
+        #[schema(format = DateTime)]
+        at: String,
+        #[schema(min_length = 1, max_length = 65536)]
+        text: String,
+        #[schema(min_length = 1, max_length = 256)]
+        service: Option<String>,
+        #[schema(max_length = 256)]
+        team: Option<String>,
+    },
+}
+
+/// `POST /api/v1/annotations`: a note on a timeline. Without `id`, one is made from
+/// the content (the same note posted twice is stored once); without `at`, now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnotationBody {
+    #[schema(min_length = 1, max_length = 65536)]
+    pub text: String,
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+    #[schema(min_length = 1, max_length = 256)]
+    pub service: Option<String>,
+    #[schema(max_length = 256)]
+    pub team: Option<String>,
+    #[schema(min_length = 1, max_length = 1024)]
+    pub id: Option<String>,
 }
 
 /// `POST /api/v1/events` as `application/json`: one event or an array of them.
@@ -294,15 +323,17 @@ impl Modify for Tokens {
     ),
     paths(
         routes::events::post_events,
+        routes::annotations::post_annotation,
         routes::webhooks::receive,
         routes::metrics::get_metrics,
         routes::reports::weekly,
         routes::admin::post_replay,
         routes::admin::post_git_import,
         routes::admin::post_backup,
+        routes::admin::post_export,
         routes::health::healthz,
         routes::health::readyz,
-        routes::health::prometheus,
+        routes::prometheus::prometheus,
         openapi_json,
     ),
     components(schemas(ErrorBody, WebhookSource, PresetDays, ReportFormat, ReplaySource)),

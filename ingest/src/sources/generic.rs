@@ -5,8 +5,9 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use shiplog_model::{
-    Build, Change, CommitSha, Deployment, Event, EventId, EventKind, Incident, ListedCommit,
-    NameError, PullRequest, RepoName, ServiceName, Status, Timestamp, parse_timestamp,
+    Annotation, Build, Change, CommitSha, Deployment, Event, EventId, EventKind, Incident,
+    ListedCommit, NameError, PullRequest, RepoName, ServiceName, Status, Timestamp,
+    parse_timestamp,
 };
 
 /// A valid typed event together with the text it arrived as.
@@ -240,10 +241,12 @@ pub fn parse_event(value: &Value) -> Result<Event, String> {
     };
     let kind = match map.get("type") {
         None | Some(Value::Null) => {
-            return Err("`type` is required: change, deployment, incident or build".into());
+            return Err(
+                "`type` is required: change, deployment, incident, build or annotation".into(),
+            );
         }
         Some(Value::String(t)) => EventKind::parse(t).ok_or_else(|| {
-            format!("unknown `type` {t:?}: use change, deployment, incident or build")
+            format!("unknown `type` {t:?}: use change, deployment, incident, build or annotation")
         })?,
         Some(_) => return Err("`type` must be a string".into()),
     };
@@ -252,6 +255,7 @@ pub fn parse_event(value: &Value) -> Result<Event, String> {
         EventKind::Deployment => deployment(&mut f).map(Event::Deployment),
         EventKind::Incident => incident(&mut f).map(Event::Incident),
         EventKind::Build => build(&mut f).map(Event::Build),
+        EventKind::Annotation => annotation(&mut f).map(Event::Annotation),
     };
     match event {
         Some(event) if f.problems.is_empty() => match event.oversized() {
@@ -494,6 +498,19 @@ fn build(f: &mut Fields) -> Option<Build> {
         started_at: f.time("started_at"),
         finished_at: finished_at?,
         provider: f.text("provider"),
+    })
+}
+
+fn annotation(f: &mut Fields) -> Option<Annotation> {
+    let id = f.name("id", true, EventId::parse);
+    let at = f.required_time("at");
+    let text = f.required_text("text");
+    Some(Annotation {
+        id: id?,
+        at: at?,
+        text: text?,
+        service: f.name("service", false, ServiceName::parse),
+        team: f.text("team"),
     })
 }
 

@@ -101,6 +101,18 @@ pub fn to_json(event: &Event) -> Value {
             map.insert("finished_at".into(), time(b.finished_at));
             put(&mut map, "provider", text(&b.provider));
         }
+        Event::Annotation(a) => {
+            map.insert("type".into(), json!("annotation"));
+            map.insert("id".into(), json!(a.id.as_str()));
+            map.insert("at".into(), time(a.at));
+            map.insert("text".into(), json!(a.text));
+            put(
+                &mut map,
+                "service",
+                a.service.as_ref().map(|s| json!(s.as_str())),
+            );
+            put(&mut map, "team", text(&a.team));
+        }
     }
     Value::Object(map)
 }

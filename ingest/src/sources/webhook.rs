@@ -135,13 +135,7 @@ pub fn map_or_keep(
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(incoming.body) {
         return Err(MapError::new(format!("the body is not JSON: {e}")));
     }
-    let mapped = map(source, incoming, routing).and_then(|mapping| {
-        match mapping.events.iter().find_map(Event::oversized) {
-            None => Ok(mapping),
-            Some(problem) => Err(MapError::new(problem)),
-        }
-    });
-    Ok(mapped.unwrap_or_else(|error| {
+    Ok(map(source, incoming, routing).unwrap_or_else(|error| {
         let (event_header, id_header) = match source {
             Source::Github => ("x-github-event", "x-github-delivery"),
             Source::Gitlab => ("x-gitlab-event", "x-gitlab-event-uuid"),
@@ -156,17 +150,23 @@ pub fn map_or_keep(
     }))
 }
 
-/// Maps one delivery of `source` with the adapter for it.
+/// Maps one delivery of `source` with the adapter for it. A mapping whose event has a
+/// field over its bound (`Event::oversized`) is an error like any other field the
+/// adapter cannot read.
 pub fn map(
     source: Source,
     incoming: &Incoming<'_>,
     routing: &Routing,
 ) -> Result<Mapping, MapError> {
-    match source {
+    let mapping = match source {
         Source::Github => github::map(incoming, routing),
         Source::Gitlab => gitlab::map(incoming, routing),
         Source::Argocd => argocd::map(incoming, routing),
         Source::Pagerduty => pagerduty::map(incoming, routing),
         Source::Cdevents => cdevents::map(incoming, routing),
+    }?;
+    match mapping.events.iter().find_map(Event::oversized) {
+        None => Ok(mapping),
+        Some(problem) => Err(MapError::new(problem)),
     }
 }

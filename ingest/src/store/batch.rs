@@ -9,7 +9,8 @@ use duckdb::{Appender, AppenderParams, Connection, ToSql, params};
 use shiplog_model::event::EventKey;
 use shiplog_model::event::{PARENT_SEPARATOR, PATH_SEPARATOR};
 use shiplog_model::{
-    Build, Change, Deployment, Event, EventId, Incident, RepoName, ServiceName, Timestamp,
+    Annotation, Build, Change, Deployment, Event, EventId, Incident, RepoName, ServiceName,
+    Timestamp,
 };
 
 use super::known::{KnownKeys, Table};
@@ -131,7 +132,7 @@ fn opt_micros(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, micros)
 }
 
-const STAGING_TABLES: [&str; 8] = [
+const STAGING_TABLES: [&str; 9] = [
     "stage_raw",
     "stage_unmapped",
     "stage_changes",
@@ -140,6 +141,7 @@ const STAGING_TABLES: [&str; 8] = [
     "stage_deployment_commits",
     "stage_incidents",
     "stage_builds",
+    "stage_annotations",
 ];
 
 /// Where a delivery's key stands against the raw log.
@@ -368,6 +370,11 @@ impl Staging {
             include_str!("sql/merge_builds.sql"),
             "stage_builds",
         )?;
+        merge(
+            staged.annotations,
+            include_str!("sql/merge_annotations.sql"),
+            "stage_annotations",
+        )?;
         Ok(touched)
     }
 
@@ -403,6 +410,9 @@ impl Staging {
                     let new = self.claim(Table::Builds, b.id.as_str(), "");
                     routes.build(b, new)?;
                 }
+                // Few, and read by no derivation: always staged and upserted, so the
+                // writer keeps no keys for them.
+                Event::Annotation(a) => routes.annotation(a)?,
             }
         }
         routes.finish()
@@ -479,6 +489,7 @@ struct Staged {
     /// Staged incidents whose `opened_at` is a stand-in.
     estimated_open_times: usize,
     builds: usize,
+    annotations: usize,
 }
 
 /// An appender opened on the first row: creating one costs about a statement, and
@@ -560,6 +571,7 @@ struct Routes<'c> {
     listed_commits: Route<'c>,
     incidents: Route<'c>,
     builds: Route<'c>,
+    annotations: Route<'c>,
     /// Staged deployments that carry a commit list (it replaces the stored one).
     commit_lists: usize,
     /// Staged incidents whose `opened_at` is a stand-in.
@@ -575,6 +587,7 @@ impl<'c> Routes<'c> {
             listed_commits: Route::new(conn, "deployment_commits", "stage_deployment_commits"),
             incidents: Route::new(conn, "incidents", "stage_incidents"),
             builds: Route::new(conn, "builds", "stage_builds"),
+            annotations: Route::new(conn, "annotations", "stage_annotations"),
             commit_lists: 0,
             estimated_open_times: 0,
         }
@@ -737,6 +750,19 @@ impl<'c> Routes<'c> {
         )
     }
 
+    fn annotation(&mut self, a: &Annotation) -> duckdb::Result<()> {
+        self.annotations.append(
+            false,
+            params![
+                a.id.as_str(),
+                micros(a.at),
+                a.text,
+                a.service.as_ref().map(|s| s.as_str()),
+                a.team
+            ],
+        )
+    }
+
     /// Writes every route out; returns how many rows each staging table received.
     fn finish(self) -> duckdb::Result<Staged> {
         Ok(Staged {
@@ -748,6 +774,7 @@ impl<'c> Routes<'c> {
             estimated_open_times: self.estimated_open_times,
             incidents: self.incidents.finish()?,
             builds: self.builds.finish()?,
+            annotations: self.annotations.finish()?,
         })
     }
 }

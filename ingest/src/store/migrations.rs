@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "raw_log_without_key_index",
         include_str!("migrations/0008_raw_log_without_key_index.sql"),
     ),
+    (
+        9,
+        "annotations",
+        include_str!("migrations/0009_annotations.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

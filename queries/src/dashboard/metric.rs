@@ -2,6 +2,7 @@
 //! the same way: the slug in URLs, the title, the value of a bucket's figures, its
 //! sample size, its level, and which direction is better.
 
+use shiplog_model::goals::Goal;
 use shiplog_model::{BandTable, Banded, Level};
 
 use crate::figures::Figures;
@@ -39,6 +40,18 @@ pub enum Unit {
 pub const MIN_SAMPLES: i64 = 5;
 
 impl Metric {
+    /// The goal a team can set on this figure (`model::goals`).
+    pub fn goal(self) -> Goal {
+        match self {
+            Metric::DeploymentFrequency => Goal::DeploymentsPerWeek,
+            Metric::LeadTime => Goal::LeadTimeMedian,
+            Metric::ChangeFailureRate => Goal::ChangeFailureRate,
+            Metric::FailedDeploymentRecovery => Goal::RecoveryMedian,
+            Metric::TimeToRestore => Goal::RestoreMedian,
+            Metric::ReworkRate => Goal::ReworkRate,
+        }
+    }
+
     pub const ALL: [Metric; 6] = [
         Metric::DeploymentFrequency,
         Metric::LeadTime,

@@ -4,9 +4,12 @@
 mod backfill;
 pub(crate) mod backup;
 mod demo;
+mod digest;
+mod export;
 mod generate;
 mod git;
 mod import;
+mod ingest;
 mod notify;
 mod progress;
 mod read;
@@ -43,6 +46,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Take deliveries and publish them to NATS JetStream for `shiplog serve` to store:
+    /// a stateless replica, any number behind a load balancer (docs/scaling.md).
+    Ingest(ingest::IngestArgs),
     /// Generate six months of sample history into a fresh database and serve it.
     Demo(DemoArgs),
     /// Load newline-delimited typed events (`-` reads standard input).
@@ -52,6 +58,9 @@ pub enum Command {
     /// Write a report.
     #[command(subcommand)]
     Report(Report),
+    /// Send the digest to the targets configured in `[digest]`.
+    #[command(subcommand)]
+    Digest(digest::DigestCommand),
     /// Map stored webhook deliveries again with today's adapters and config.
     Replay(replay::ReplayArgs),
     /// Read history from a local git clone.
@@ -63,12 +72,18 @@ pub enum Command {
     /// Tell a Shiplog server about a deployment or an incident, from any CI system.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// Leave a note on the timeline ("moved to trunk-based development"), drawn on the
+    /// dashboard's charts and listed in the digest.
+    Annotate(notify::AnnotateArgs),
     /// Write organisation-scale sample history as NDJSON, for benchmarks.
     Generate(generate::GenerateArgs),
     /// Copy the database into a new directory, consistently, even while a server runs.
     Backup(backup::BackupArgs),
     /// Create a database file from a backup, checked against its manifest.
     Restore(backup::RestoreArgs),
+    /// Write every table as Parquet partitioned by month, for a warehouse; only the
+    /// months that changed since the last export.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +138,9 @@ pub struct PeriodArgs {
 pub enum Report {
     /// The weekly report: one row per week and service, plus ALL.
     Weekly(WeeklyArgs),
+    /// The digest: per team, the week's figures against the previous week, goals,
+    /// failed deployments, longest lead times, open incidents and annotations.
+    Digest(digest::ReportDigestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +246,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             serve::serve(config).await
         }
+        Command::Ingest(args) => ingest::run(config, args).await,
         Command::Demo(args) => demo::demo(config, args).await,
         Command::Import(args) => {
             if let Some(db) = args.db {
@@ -245,12 +264,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Metrics(args) => read::metrics(config, args).await,
         Command::Report(Report::Weekly(args)) => read::weekly(config, args).await,
+        Command::Report(Report::Digest(args)) => digest::report(config, args).await,
+        Command::Digest(command) => digest::run(config, command).await,
         Command::Replay(args) => replay::run(config, args).await,
         Command::Git(command) => git::run(config, command).await,
         Command::Backfill(command) => backfill::run(config, command).await,
         Command::Notify(command) => notify::run(command).await,
+        Command::Annotate(args) => notify::annotate(args).await,
         Command::Generate(args) => generate::run(args).await,
         Command::Backup(args) => backup::run_backup(config, args).await,
         Command::Restore(args) => backup::run_restore(config, args).await,
+        Command::Export(args) => export::run(config, args).await,
     }
 }

@@ -1,6 +1,7 @@
 //! `shiplog notify deployment|incident`: posts one typed event to a Shiplog server's
 //! `POST /api/v1/events`, for CI systems without a webhook of their own. Any CI that
 //! can run a binary (or `curl`, see docs/sources/ci.md) can report deployments.
+//! `shiplog annotate` posts a note to `POST /api/v1/annotations` the same way.
 
 use std::time::Duration;
 
@@ -86,6 +87,27 @@ pub struct IncidentArgs {
     pub deployment_id: Option<String>,
     #[arg(long)]
     pub sha: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The note: "moved to trunk-based development", "new on-call rota".
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+    /// RFC 3339; default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The service it concerns (neither service nor team: the whole organisation).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The team it concerns.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Its id; posting the same id again updates it (default: made from the content).
+    #[arg(long)]
+    pub id: Option<String>,
 }
 
 fn now() -> String {
@@ -177,6 +199,22 @@ pub fn incident_event(args: &IncidentArgs) -> Value {
     event
 }
 
+/// The body of `POST /api/v1/annotations` that `args` describe.
+pub fn annotation_body(args: &AnnotateArgs) -> Value {
+    let mut body = json!({ "text": args.text, "at": instant(args.at.clone()) });
+    let map = body.as_object_mut().expect("an object");
+    insert(map, "service", args.service.clone());
+    insert(map, "team", args.team.clone());
+    insert(map, "id", args.id.clone());
+    body
+}
+
+pub async fn annotate(args: AnnotateArgs) -> Result<(), CliError> {
+    let answer = post(&args.server, "/api/v1/annotations", &annotation_body(&args)).await?;
+    eprintln!("{answer}");
+    Ok(())
+}
+
 pub async fn run(command: NotifyCommand) -> Result<(), CliError> {
     let (server, event) = match command {
         NotifyCommand::Deployment(args) => {
@@ -188,14 +226,15 @@ pub async fn run(command: NotifyCommand) -> Result<(), CliError> {
             (args.server, event)
         }
     };
-    let answer = post(&server, &event).await?;
+    let answer = post(&server, "/api/v1/events", &event).await?;
     eprintln!("{answer}");
     Ok(())
 }
 
-/// Posts `event`, retrying while the server answers `503` (it says when).
-async fn post(server: &ServerArgs, event: &Value) -> Result<String, CliError> {
-    let url = format!("{}/api/v1/events", server.server.trim_end_matches('/'));
+/// Posts `event` to the server's `path`, retrying while the server answers `503`
+/// (it says when).
+async fn post(server: &ServerArgs, path: &str, event: &Value) -> Result<String, CliError> {
+    let url = format!("{}{path}", server.server.trim_end_matches('/'));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

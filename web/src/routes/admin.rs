@@ -4,7 +4,8 @@
 //! (`shiplog replay`) and
 //! `POST /api/v1/admin/git-import?path=&repo=` (`shiplog git import`; the path is
 //! on the server's file system) and `POST /api/v1/admin/backup?out=` (`shiplog backup
-//! --server`; the directory too is on the server's file system).
+//! --server`; the directory too is on the server's file system), and
+//! `POST /api/v1/admin/export` (`shiplog export`, into the configured `export_dir`).
 
 use crate::extract::Query;
 use axum::Json;
@@ -184,5 +185,47 @@ pub async fn post_backup(
             other => ApiError::Internal(other.to_string()),
         })?;
     tracing::info!(%summary, "backup written");
+    Ok(Json(summary))
+}
+
+/// The warehouse export (`shiplog export`) into the configured `export_dir`: the
+/// request names no path, so the admin token cannot write anywhere else. Answers once
+/// the export, its manifest included, is written.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/export",
+    tag = "admin",
+    params(
+        ("token" = Option<String>, Query, description = "The token, when no `Authorization` header can be sent"),
+    ),
+    responses(
+        (status = 200, description = "Done: what was written, what was already up to date", body = shiplog_queries::export::ExportSummary),
+        (status = 400, description = "The configured `export_dir` holds files that are not a Shiplog export (nothing was written), or the query cannot be read", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong token, or none configured (the message names the variable)", body = crate::openapi::ErrorBody),
+        (status = 500, description = "A read or a write failed (see the server log); the last export is as it was", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Another export is running, or temporary trouble (failing storage, shutting down); see `Retry-After`", body = crate::openapi::ErrorBody),
+    ),
+    security(("admin_token" = [])),
+)]
+pub async fn post_export(
+    State(state): State<AppState>,
+) -> Result<Json<shiplog_queries::export::ExportSummary>, ApiError> {
+    use shiplog_queries::export::{ExportError, export};
+    state.count_request();
+    let dir = state.config.export_directory();
+    let exported = state
+        .read(move |conn| Ok(export(conn, &dir, chrono::Utc::now(), &mut |_| {})))
+        .await?;
+    let summary = exported.map_err(|e| match e {
+        refused if refused.is_refused_directory() => {
+            ApiError::BadRequest(format!("{refused} (export_dir in the server's config)"))
+        }
+        ExportError::Busy => ApiError::Unavailable {
+            message: ExportError::Busy.to_string(),
+            retry_after: 10,
+        },
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    tracing::info!(%summary, "export written");
     Ok(Json(summary))
 }

@@ -2,7 +2,9 @@
 //! any invalid event is refused whole (`422`, the bad lines listed) so that nothing
 //! is half stored; a stored batch is answered `202` only after its commit. The ingest
 //! token is checked before the handler runs (`auth::guard`), so before a byte of the
-//! body is read.
+//! body is read. The same handler ([`accept`]) runs in a `shiplog ingest` replica,
+//! which publishes the events to JetStream instead of writing them
+//! (`intake::Destination`).
 
 use axum::Json;
 use axum::body::Body;
@@ -12,11 +14,12 @@ use axum::response::{IntoResponse, Response};
 use shiplog_ingest::sources::generic::{BodyError, BodyFormat, parse_body};
 use std::sync::atomic::Ordering;
 
-use shiplog_ingest::store::{Submission, WriteError, Writer, WriterStats};
+use shiplog_ingest::store::{WriteError, Writer, WriterStats};
 use shiplog_ingest::typed_delivery;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::intake::Intake;
 
 /// The body's framing from `Content-Type` (SPEC §5).
 fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
@@ -109,21 +112,31 @@ fn drain_seconds(stats: &WriterStats, queued: usize) -> u64 {
     security(("ingest_token" = [])),
 )]
 pub async fn post_events(
-    State(state): State<AppState>,
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    accept(state, headers, body).await
+}
+
+/// [`post_events`] in any server that takes deliveries: `shiplog serve`, or a
+/// `shiplog ingest` replica.
+pub async fn accept<S: Intake>(
+    State(state): State<S>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     state.count_request();
+    let config = state.config();
     let format = body_format(&headers)?;
     let body = state
-        .bodies
-        .read(&headers, body, state.config.max_body_bytes)
+        .bodies()
+        .read(&headers, body, config.max_body_bytes)
         .await?;
-    let items =
-        parse_body(&body, format, state.config.writer_queue_events).map_err(|e| match e {
-            BodyError::TooManyEvents { limit } => ApiError::TooManyEvents { limit },
-            other => ApiError::BadRequest(other.to_string()),
-        })?;
+    let items = parse_body(&body, format, config.writer_queue_events).map_err(|e| match e {
+        BodyError::TooManyEvents { limit } => ApiError::TooManyEvents { limit },
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
     let (good, bad): (Vec<_>, Vec<_>) = items.into_iter().partition(Result::is_ok);
     if !bad.is_empty() {
         return Err(ApiError::Invalid(
@@ -136,12 +149,7 @@ pub async fn post_events(
         .flatten()
         .map(|p| typed_delivery("api", p, received_at))
         .collect();
-    let outcome = state
-        .db
-        .writer
-        .submit(Submission { deliveries })
-        .await
-        .map_err(|e| write_error(&state.db.writer, e))?;
+    let outcome = state.destination().store(deliveries).await?;
     let status = if outcome.accepted == 0 {
         StatusCode::OK
     } else {

@@ -1,10 +1,12 @@
 //! HTTP routes, one file per resource.
 
 pub mod admin;
+pub mod annotations;
 pub mod dashboard;
 pub mod events;
 pub mod health;
 pub mod metrics;
+pub mod prometheus;
 pub mod reports;
 pub mod webhooks;
 

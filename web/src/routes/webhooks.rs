@@ -6,6 +6,10 @@
 //! mapping or the config is fixed); only a body that is not JSON is `400`. The raw
 //! delivery and its typed events are stored in one transaction. A delivery seen
 //! before (same delivery id) is answered `200` and changes nothing.
+//!
+//! The same handler ([`accept`]) runs in `shiplog serve`, which stores through its
+//! writer, and in a `shiplog ingest` replica, which publishes to JetStream instead
+//! (`intake::Destination`); only that last step differs.
 
 use std::collections::BTreeMap;
 
@@ -21,14 +25,14 @@ use shiplog_ingest::sources::signature::{
     self, GITHUB_HEADER, GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
 };
 use shiplog_ingest::sources::{Incoming, Source, map_or_keep};
-use shiplog_ingest::store::Submission;
 use shiplog_ingest::webhook_delivery;
 
 use super::ReadQuery;
-use super::events::write_error;
 use crate::app::AppState;
 use crate::auth;
+use crate::config::Config;
 use crate::error::ApiError;
+use crate::intake::Intake;
 
 /// The answer to a stored (or repeated) delivery.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -83,12 +87,12 @@ impl BodySignature<'_> {
 /// PagerDuty) as far as its secret is configured and its header present, the rest of
 /// it returned for when the body has been read.
 fn admit<'a>(
-    state: &'a AppState,
+    config: &'a Config,
     source: Source,
     headers: &'a HeaderMap,
     query: &ReadQuery,
 ) -> Result<Option<BodySignature<'a>>, ApiError> {
-    let sources = &state.config.sources;
+    let sources = &config.sources;
     let signed = |secret: Option<&'a SecretString>, variable, name, shown, verify| {
         let secret = secret_of(secret, variable)?;
         let header = header(headers, name);
@@ -176,23 +180,36 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
     security((), ("webhook_token" = [])),
 )]
 pub async fn receive(
-    State(state): State<AppState>,
+    state: State<AppState>,
+    source: Path<String>,
+    query: Query<ReadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    accept(state, source, query, headers, body).await
+}
+
+/// [`receive`] in any server that takes deliveries: `shiplog serve`, or a
+/// `shiplog ingest` replica.
+pub async fn accept<S: Intake>(
+    State(state): State<S>,
     Path(source): Path<String>,
     Query(query): Query<ReadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     state.count_request();
+    let config = state.config();
     let source = Source::parse(&source).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no webhook source {source:?}: use one of {}",
             Source::ALL.map(Source::as_str).join(", ")
         ))
     })?;
-    let signature = admit(&state, source, &headers, &query)?;
+    let signature = admit(config, source, &headers, &query)?;
     let body = state
-        .bodies
-        .read(&headers, body, body_limit(&state, source))
+        .bodies()
+        .read(&headers, body, body_limit(config, source))
         .await?;
     if let Some(signature) = signature {
         signature.verify(&body)?;
@@ -203,7 +220,7 @@ pub async fn receive(
         headers: &kept,
         body: &body,
     };
-    let mapping = map_or_keep(source, &incoming, &state.config.routing)
+    let mapping = map_or_keep(source, &incoming, &config.routing)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let text = String::from_utf8(body.to_vec())
         .map_err(|e| ApiError::BadRequest(format!("the body is not UTF-8: {e}")))?;
@@ -215,14 +232,7 @@ pub async fn receive(
     if let Some(reason) = &skipped {
         tracing::info!(%source, %event, delivery = %key, %reason, "delivery stored, not (fully) mapped");
     }
-    let outcome = state
-        .db
-        .writer
-        .submit(Submission {
-            deliveries: vec![delivery],
-        })
-        .await
-        .map_err(|e| write_error(&state.db.writer, e))?;
+    let outcome = state.destination().store(vec![delivery]).await?;
     let repeat = outcome.accepted == 0;
     let answer = WebhookOutcome {
         accepted: outcome.accepted,
@@ -241,9 +251,9 @@ pub async fn receive(
 }
 
 /// GitHub sends bodies up to 25 MB; the others get `max_body_bytes` (SPEC §5).
-pub fn body_limit(state: &AppState, source: Source) -> usize {
+pub fn body_limit(config: &Config, source: Source) -> usize {
     match source {
-        Source::Github => crate::app::GITHUB_BODY_LIMIT.max(state.config.max_body_bytes),
-        _ => state.config.max_body_bytes,
+        Source::Github => crate::app::GITHUB_BODY_LIMIT.max(config.max_body_bytes),
+        _ => config.max_body_bytes,
     }
 }

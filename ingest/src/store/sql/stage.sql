@@ -29,3 +29,5 @@ CREATE TEMP TABLE IF NOT EXISTS stage_incidents (
 CREATE TEMP TABLE IF NOT EXISTS stage_builds (
     id VARCHAR, repo VARCHAR, sha VARCHAR, status VARCHAR, branch VARCHAR,
     started_at TIMESTAMP, finished_at TIMESTAMP, provider VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS stage_annotations (
+    id VARCHAR, noted_at TIMESTAMP, text VARCHAR, service VARCHAR, team VARCHAR);

@@ -6,10 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use duckdb::Connection;
-use shiplog_model::{BandsVersion, Period, Settings};
+use shiplog_model::goals::Goals;
+use shiplog_model::{Annotation, BandsVersion, Period, Settings};
 use shiplog_queries::QueryError;
 use shiplog_queries::dashboard::{BucketSize, Metric, View};
+use shiplog_queries::figures::Bucket;
 use shiplog_queries::scope::Known;
+
+use super::tiles::GoalScope;
+use crate::charts::Note;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -156,6 +161,47 @@ pub struct Chrome {
     /// The known services and teams, for the filter's suggestions.
     pub services: Vec<String>,
     pub teams: Vec<String>,
+    /// The annotations of the period that apply to the view, in time order: drawn on
+    /// the page's charts and listed under them.
+    pub annotations: Vec<AnnotationLine>,
+    /// The goals of the view's team or service (the organisation as a whole sets
+    /// none: goals are a team's own, never a league table).
+    pub goals: Option<Goals>,
+}
+
+/// An annotation as the pages list and draw it.
+#[derive(Debug, Clone)]
+pub struct AnnotationLine {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `2026-03-02 10:00`, UTC.
+    pub when: String,
+    pub text: String,
+    /// Whose note it is: "team payments", "checkout", or empty (the organisation's).
+    pub scope: String,
+}
+
+impl AnnotationLine {
+    pub fn of(a: Annotation) -> AnnotationLine {
+        let scope = match (&a.service, &a.team) {
+            (Some(service), _) => service.as_str().to_owned(),
+            (None, Some(team)) => format!("team {team}"),
+            (None, None) => String::new(),
+        };
+        AnnotationLine {
+            when: a.at.format("%Y-%m-%d %H:%M").to_string(),
+            at: a.at,
+            text: a.text,
+            scope,
+        }
+    }
+
+    /// The tooltip on a chart: when, whose, and the text.
+    fn title(&self) -> String {
+        match self.scope.as_str() {
+            "" => format!("{} UTC: {}", self.when, self.text),
+            scope => format!("{} UTC ({scope}): {}", self.when, self.text),
+        }
+    }
 }
 
 impl Chrome {
@@ -222,14 +268,68 @@ impl Chrome {
     ) -> Result<(Chrome, T), PageError> {
         let settings = state.config.settings.clone();
         let read_view = view.clone();
-        let (known, data) = state
+        let (known, annotations, data) = state
             .read(move |conn| {
                 let known = Known::read(conn, &settings)?;
+                let annotations = shiplog_queries::annotations::list(
+                    conn,
+                    &known,
+                    read_view.period,
+                    &read_view.filter,
+                )?;
                 let data = read(conn, &settings, &known, &read_view)?;
-                Ok((known, data))
+                Ok((known, annotations, data))
             })
             .await?;
-        Ok((Chrome::new(title, path, query, view, preset, &known), data))
+        let goals = match (&view.filter.service, &view.filter.team) {
+            (Some(service), _) => state.config.goals.service(service, known.team_of(service)),
+            (None, Some(team)) => state.config.goals.team(team).cloned(),
+            (None, None) => None,
+        };
+        let mut chrome = Chrome::new(title, path, query, view, preset, &known);
+        chrome.annotations = annotations.into_iter().map(AnnotationLine::of).collect();
+        chrome.goals = goals;
+        Ok((chrome, data))
+    }
+
+    /// The view's goals, for the tiles to judge their figures by.
+    pub fn goal_scope(&self) -> GoalScope<'_> {
+        GoalScope {
+            goals: self.goals.as_ref(),
+            days: self.view.period.days(),
+        }
+    }
+
+    /// The annotations on a bar chart of `buckets` (in slots: 2.5 is the middle of
+    /// the third bucket).
+    pub fn slot_notes(&self, buckets: &[Bucket]) -> Vec<Note> {
+        self.annotations
+            .iter()
+            .filter_map(|a| {
+                let day = a.at.date_naive();
+                let slot = buckets
+                    .iter()
+                    .position(|b| b.start <= day && day < b.stop)?;
+                let bucket = buckets[slot];
+                let start = bucket.start.and_time(chrono::NaiveTime::MIN).and_utc();
+                let into = (a.at - start).num_seconds() as f64 / (bucket.days() as f64 * 86_400.0);
+                Some(Note {
+                    at: slot as f64 + into,
+                    title: a.title(),
+                })
+            })
+            .collect()
+    }
+
+    /// The annotations on a timeline (unix seconds).
+    pub fn time_notes(&self) -> Vec<Note> {
+        self.annotations
+            .iter()
+            .map(|a| Note {
+                at: a.at.timestamp() as f64,
+                title: a.title(),
+            })
+            .collect()
     }
 
     fn new(
@@ -301,6 +401,8 @@ impl Chrome {
             links,
             nav,
             presets,
+            annotations: Vec::new(),
+            goals: None,
         }
     }
 

@@ -13,10 +13,13 @@ use shiplog_queries::dashboard::{BucketSize, Metric};
 use super::chrome::{Chrome, PageError, render};
 use super::tiles::{TileView, basis, tile_view};
 use crate::app::AppState;
-use crate::charts::{Band, Bar, BarChart, Bin, Histogram, Marker, Svg, bar_chart, histogram};
+use crate::charts::{
+    Band, Bar, BarChart, Bin, Histogram, Marker, Svg, Target, bar_chart, histogram,
+};
 use crate::error::ApiError;
 use crate::format;
 use crate::routes::ReadQuery;
+use shiplog_model::goals::Goal;
 
 /// A metric slug from the path, or a 404 naming the six.
 pub fn parse_metric(slug: &str) -> Result<Metric, ApiError> {
@@ -93,7 +96,13 @@ pub async fn metric(
     )
     .await?;
     let page = MetricTemplate {
-        headline: tile_view(&data.headline, &chrome.links, &coverage, "metric"),
+        headline: tile_view(
+            &data.headline,
+            &chrome.links,
+            &coverage,
+            "metric",
+            chrome.goal_scope(),
+        ),
         chart: chart(&data, &chrome),
         distribution: distribution(&data),
         sort_links: ["service", "team", "value", "samples"]
@@ -145,12 +154,28 @@ fn chart(data: &MetricPage, chrome: &Chrome) -> Svg {
         shiplog_queries::dashboard::metric::Unit::Hours => "hours (median)",
         shiplog_queries::dashboard::metric::Unit::Rate => "% of deployments",
     };
+    let buckets: Vec<_> = data.series.iter().map(|p| p.bucket).collect();
+    let goal = metric.goal();
+    let target = chrome
+        .goals
+        .as_ref()
+        .and_then(|g| g.get(goal))
+        .map(|target| Target {
+            // The chart counts deployments per day; the goal, per week.
+            value: match goal {
+                Goal::DeploymentsPerWeek => target / 7.0,
+                _ => target,
+            },
+            label: format!("goal {}", format::goal_target(goal, target)),
+        });
     bar_chart(&BarChart {
         id: "series",
         title: &format!("{} per {}", metric.title(), chrome.bucket),
         unit,
         bars: &bars,
         bands: &bands,
+        notes: &chrome.slot_notes(&buckets),
+        target: target.as_ref(),
         format: format::of_unit(metric.unit()),
     })
 }

@@ -50,7 +50,7 @@ pub async fn overview(
             previous.to()
         ),
         notices: notices(&data, &base_url(&headers)),
-        groups: groups(&data, &chrome.links, "overview"),
+        groups: groups(&data, &chrome.links, "overview", chrome.goal_scope()),
         builds: build_tiles(&data.builds),
         chrome,
     };

@@ -9,12 +9,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use shiplog_queries::Filter;
 use shiplog_queries::dashboard::Metric;
 use shiplog_queries::dashboard::services::{
     DeploymentMark, ServicePage, SortKey, service_page, services_table, sort_rows,
 };
 
-use super::chrome::{Chrome, PageError, query_escape, render};
+use super::chrome::{AnnotationLine, Chrome, PageError, query_escape, render};
 use super::table::deployment_anchor;
 use super::tiles::{Notice, PlainTile, TileGroup, build_tiles, groups, notices};
 use crate::app::AppState;
@@ -348,6 +349,7 @@ fn service_timeline(page: &ServicePage, chrome: &Chrome) -> Svg {
         marks: &marks,
         spans: &spans,
         links: &links,
+        notes: &chrome.time_notes(),
     })
 }
 
@@ -361,13 +363,22 @@ pub async fn service(
     let view = Chrome::view(&state, &headers, &query)?;
     let path = format!("/services/{}", query_escape(&name));
     let read_name = name.clone();
-    let (chrome, page) = Chrome::read(
+    let (mut chrome, (page, annotations)) = Chrome::read(
         &state,
         &query,
         view,
         name.clone(),
         &path,
-        move |conn, settings, known, view| service_page(conn, settings, known, view, &read_name),
+        move |conn, settings, known, view| {
+            // The page is the service's whatever the view's filter: so are its notes.
+            let own = Filter {
+                service: Some(read_name.clone()),
+                team: None,
+            };
+            let notes = shiplog_queries::annotations::list(conn, known, view.period, &own)?;
+            let page = service_page(conn, settings, known, view, &read_name)?;
+            Ok((page, notes))
+        },
     )
     .await?;
     let Some(page) = page else {
@@ -376,6 +387,11 @@ pub async fn service(
         ))
         .into());
     };
+    chrome.annotations = annotations.into_iter().map(AnnotationLine::of).collect();
+    chrome.goals = state
+        .config
+        .goals
+        .service(&page.service, page.team.as_deref());
     // The tiles and explain links of this service: the view filtered to it.
     let own = chrome.links.for_service(&name);
     let service_of: HashMap<&str, &str> = page
@@ -402,7 +418,7 @@ pub async fn service(
         service: page.service.clone(),
         team: page.team.clone().unwrap_or_default(),
         notices: notices(&page.overview, &base_url(&headers)),
-        groups: groups(&page.overview, &own, "service"),
+        groups: groups(&page.overview, &own, "service", chrome.goal_scope()),
         builds: build_tiles(&page.overview.builds),
         timeline: service_timeline(&page, &chrome),
         deployments: page

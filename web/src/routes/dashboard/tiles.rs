@@ -2,6 +2,7 @@
 //! page: value, level, what it is made of, the change, a sparkline and the links to
 //! the metric's page and the rows behind it; and the notices for empty states.
 
+use shiplog_model::goals::Goals;
 use shiplog_queries::BuildFigures;
 use shiplog_queries::dashboard::Metric;
 use shiplog_queries::dashboard::metric::{Group, MIN_SAMPLES};
@@ -27,6 +28,48 @@ pub struct TileView {
     pub sparkline: Svg,
     pub metric_href: String,
     pub explain_href: String,
+    /// The team's (or service's) own goal for this figure, met or missed.
+    pub goal: Option<GoalView>,
+}
+
+/// A goal beside a figure: `met`, `missed` or `unknown` (no figure to judge), and
+/// the words, e.g. "goal ≤ 24.0 h: met".
+#[derive(Debug, Clone)]
+pub struct GoalView {
+    pub class: &'static str,
+    pub text: String,
+}
+
+/// The goal `goals` set on `metric`, judged on the period's `figures` (`days` long).
+pub fn goal_view(
+    metric: Metric,
+    figures: &Figures,
+    goals: Option<&Goals>,
+    days: i64,
+) -> Option<GoalView> {
+    let goal = metric.goal();
+    let target = goals?.get(goal)?;
+    let check = shiplog_model::goals::GoalCheck {
+        goal,
+        target,
+        actual: figures.goal_actual(goal, days),
+    };
+    let (class, word) = match check.met() {
+        Some(true) => ("met", "met"),
+        Some(false) => ("missed", "missed"),
+        None => ("unknown", "no figure to judge"),
+    };
+    Some(GoalView {
+        class,
+        text: format!("goal {}: {word}", format::goal_target(goal, target)),
+    })
+}
+
+/// The view's goals and the period's length, which every tile of a page judges by.
+#[derive(Debug, Clone, Copy)]
+pub struct GoalScope<'a> {
+    pub goals: Option<&'a Goals>,
+    pub days: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +162,13 @@ fn note(tile: &Tile, coverage: &Coverage) -> Option<String> {
     None
 }
 
-pub fn tile_view(tile: &Tile, links: &Links, coverage: &Coverage, id: &str) -> TileView {
+pub fn tile_view(
+    tile: &Tile,
+    links: &Links,
+    coverage: &Coverage,
+    id: &str,
+    goals: GoalScope<'_>,
+) -> TileView {
     let metric = tile.metric;
     let unit = metric.unit();
     let points: Vec<(String, Option<f64>)> = tile
@@ -150,11 +199,17 @@ pub fn tile_view(tile: &Tile, links: &Links, coverage: &Coverage, id: &str) -> T
         ),
         metric_href: links.metric(metric),
         explain_href: links.explain(metric),
+        goal: goal_view(metric, &tile.figures, goals.goals, goals.days),
     }
 }
 
 /// The tiles grouped as DORA 2024 groups them.
-pub fn groups(overview: &Overview, links: &Links, id: &str) -> Vec<TileGroup> {
+pub fn groups(
+    overview: &Overview,
+    links: &Links,
+    id: &str,
+    goals: GoalScope<'_>,
+) -> Vec<TileGroup> {
     [
         ("throughput", "Throughput", Group::Throughput),
         ("instability", "Instability", Group::Instability),
@@ -168,7 +223,7 @@ pub fn groups(overview: &Overview, links: &Links, id: &str) -> Vec<TileGroup> {
             .tiles
             .iter()
             .filter(|t| t.metric.group() == group)
-            .map(|t| tile_view(t, links, &overview.coverage, id))
+            .map(|t| tile_view(t, links, &overview.coverage, id, goals))
             .collect(),
     })
     .collect()
