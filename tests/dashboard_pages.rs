@@ -221,7 +221,10 @@ fn a_change_without_enough_samples_on_both_sides_says_why() {
     assert_eq!(html::text(lead), "—");
     assert_eq!(
         html::attr(lead, "title").unwrap(),
-        format!("{samples} commits in the previous period; a change needs 5 on both sides")
+        match samples {
+            1 => "1 commit in the previous period; a change needs 5 on both sides".to_owned(),
+            n => format!("{n} commits in the previous period; a change needs 5 on both sides"),
+        }
     );
     let restore = html::element(&html, "data-change=\"time-to-restore\"").unwrap();
     assert_eq!(html::text(restore), "—");

@@ -87,7 +87,7 @@ pub async fn guard(
 }
 
 /// The first `token` of the query string, decoded.
-fn query_token(uri: &Uri) -> Option<String> {
+pub(crate) fn query_token(uri: &Uri) -> Option<String> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
     pairs
         .into_iter()

@@ -351,13 +351,26 @@ pub async fn within_limits(
     request: Request,
     next: Next,
 ) -> Response {
-    if state.drain.is_draining() {
+    let timed = !request.uri().path().starts_with(UNTIMED_PREFIX);
+    let limit = timed.then_some(state.config.connections.request_timeout);
+    bounded(&state.drain, limit, request, next).await
+}
+
+/// Refuses a request that arrives while `drain` is on, and gives the handler `limit`
+/// (`None`: no limit) before answering `503` in its place; the one rule of
+/// `shiplog serve` and the `shiplog ingest` replicas.
+pub async fn bounded(
+    drain: &Drain,
+    limit: Option<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if drain.is_draining() {
         return shutting_down();
     }
-    if request.uri().path().starts_with(UNTIMED_PREFIX) {
+    let Some(limit) = limit else {
         return next.run(request).await;
-    }
-    let limit = state.config.connections.request_timeout;
+    };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => ApiError::unavailable(format!(

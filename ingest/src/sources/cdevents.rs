@@ -8,6 +8,9 @@
 //!   body with a top-level `specversion`): the CDEvent under `data`;
 //! - a bare CDEvent body (what the CDEvents conformance examples are).
 //!
+//! A structured-mode CloudEvent whose `data` is not a CDEvent but the Jenkins
+//! CDEvents plugin's earlier layout goes to [`jenkins`].
+//!
 //! The type is `context.type` (`dev.cdevents.service.deployed.0.3.0`), read without
 //! its version. CDEvents carry no commit sha where Shiplog needs one (a merged change
 //! names its repository, a deployment its artifact), so senders add it under
@@ -19,7 +22,7 @@ use shiplog_model::{
 };
 
 use super::payload::{Node, event_id, parse_json, percent_decode, service_name};
-use super::{Incoming, MapError, Mapping, Routing};
+use super::{Incoming, MapError, Mapping, Routing, jenkins};
 
 /// The CloudEvents binary-mode headers, which the adapter reads and the raw log keeps.
 pub const KEPT_HEADERS: &[&str] = &[
@@ -74,6 +77,9 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         if !ce_type.starts_with(CDEVENT_PREFIX) {
             return Ok(not_a_cdevent(ce_type, envelope_id));
         }
+        if jenkins::is_plugin_layout(&value) {
+            return jenkins::map(root, ce_type);
+        }
         if root.get("data").is_none() && root.get("data_base64").is_some() {
             return Err(root.error(
                 "data_base64",
@@ -103,7 +109,7 @@ fn not_a_cdevent(ce_type: &str, delivery_id: Option<String>) -> Mapping {
 }
 
 /// `("service", "deployed")` of `dev.cdevents.service.deployed.0.3.0`.
-fn subject_and_predicate(cd_type: &str) -> Option<(&str, &str)> {
+pub(super) fn subject_and_predicate(cd_type: &str) -> Option<(&str, &str)> {
     let mut parts = cd_type.strip_prefix(CDEVENT_PREFIX)?.split('.');
     Some((parts.next()?, parts.next()?))
 }

@@ -23,6 +23,7 @@ pub(crate) mod commits;
 pub mod generic;
 pub mod github;
 pub mod gitlab;
+pub mod jenkins;
 pub mod pagerduty;
 pub mod payload;
 pub mod routing;

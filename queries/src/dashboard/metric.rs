@@ -165,6 +165,15 @@ impl Metric {
         }
     }
 
+    /// `n` samples with their noun: "1 commit", "6 deployments", "0 resolved incidents".
+    pub fn samples_counted(self, n: i64) -> String {
+        let noun = self.sample_noun();
+        match n {
+            1 => format!("1 {}", noun.strip_suffix('s').unwrap_or(noun)),
+            n => format!("{n} {noun}"),
+        }
+    }
+
     pub fn level(self, bands: &BandTable, value: Option<f64>) -> Option<Level> {
         Some(bands.level(self.banded()?, value?))
     }
@@ -184,5 +193,17 @@ mod tests {
         slugs.dedup();
         assert_eq!(slugs.len(), 6);
         assert_eq!(Metric::parse("lead_time"), None);
+    }
+
+    #[test]
+    fn one_sample_is_named_in_the_singular() {
+        let m = Metric::FailedDeploymentRecovery;
+        assert_eq!(m.samples_counted(1), "1 recovered deployment");
+        assert_eq!(m.samples_counted(0), "0 recovered deployments");
+        assert_eq!(Metric::LeadTime.samples_counted(313), "313 commits");
+        assert_eq!(
+            Metric::TimeToRestore.samples_counted(1),
+            "1 resolved incident"
+        );
     }
 }

@@ -156,17 +156,20 @@ pub fn change(
     value: Option<f64>,
     previous: Option<f64>,
 ) -> Change {
-    let noun = metric.sample_noun();
     for (side, f) in [("this period", now), ("the previous period", before)] {
         let n = metric.samples(f);
         if n < MIN_SAMPLES {
             return Change::Unavailable(format!(
-                "{n} {noun} in {side}; a change needs {MIN_SAMPLES} on both sides"
+                "{} in {side}; a change needs {MIN_SAMPLES} on both sides",
+                metric.samples_counted(n)
             ));
         }
     }
     let (Some(value), Some(previous)) = (value, previous) else {
-        return Change::Unavailable(format!("no value in one of the periods ({noun})"));
+        return Change::Unavailable(format!(
+            "no value in one of the periods ({})",
+            metric.sample_noun()
+        ));
     };
     let points = metric.unit() == Unit::Rate;
     let amount = if points {

@@ -257,7 +257,7 @@ fn figure_row(tile: &Tile) -> FigureRow {
         level: tile
             .level
             .map_or_else(|| format::NONE.to_owned(), |l| l.as_str().to_owned()),
-        basis: format!("{} {}", tile.samples, tile.metric.sample_noun()),
+        basis: tile.metric.samples_counted(tile.samples),
     }
 }
 

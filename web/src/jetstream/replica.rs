@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -156,7 +156,7 @@ pub fn router(state: ReplicaState) -> Router {
 /// `Access::Ingest` as `auth::guard` checks it: the ingest token, as a bearer token
 /// or `?token=`, refused while none is set.
 async fn ingest_token(State(state): State<ReplicaState>, request: Request, next: Next) -> Response {
-    let query = query_token(request.uri());
+    let query = auth::query_token(request.uri());
     let presented = auth::presented(request.headers(), query.as_deref());
     let checked = auth::require(
         state.0.config.tokens.ingest.as_ref(),
@@ -173,15 +173,6 @@ async fn ingest_token(State(state): State<ReplicaState>, request: Request, next:
     }
 }
 
-/// The first `token` of the query string, decoded (as `auth` reads it).
-fn query_token(uri: &Uri) -> Option<String> {
-    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
-    pairs
-        .into_iter()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v)
-}
-
 /// `serve::within_limits` for the replica: refused while draining, and a handler
 /// gets `request_timeout`.
 async fn within_limits(
@@ -189,22 +180,8 @@ async fn within_limits(
     request: Request,
     next: Next,
 ) -> Response {
-    if state.0.drain.is_draining() {
-        let mut response = ApiError::unavailable("the server is shutting down").into_response();
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    }
     let limit = state.0.config.connections.request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_elapsed) => ApiError::unavailable(format!(
-            "the request did not finish within {} s (request_timeout_seconds)",
-            limit.as_secs()
-        ))
-        .into_response(),
-    }
+    crate::serve::bounded(&state.0.drain, Some(limit), request, next).await
 }
 
 fn report(state: &ReplicaState, status: &str) -> serde_json::Value {

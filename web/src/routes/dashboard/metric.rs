@@ -136,7 +136,7 @@ fn chart(data: &MetricPage, chrome: &Chrome) -> Svg {
                 _ => p.bucket.start.format("%b %-d").to_string(),
             },
             value: p.value,
-            note: format!("{} {}", p.samples, metric.sample_noun()),
+            note: metric.samples_counted(p.samples),
         })
         .collect();
     let bands: Vec<Band> = data

@@ -152,8 +152,8 @@ fn note(tile: &Tile, coverage: &Coverage) -> Option<String> {
         }
         if samples < MIN_SAMPLES {
             return Some(format!(
-                "only {samples} {}: too few for a reliable median",
-                tile.metric.sample_noun()
+                "only {}: too few for a reliable median",
+                tile.metric.samples_counted(samples)
             ));
         }
     } else if tile.metric != Metric::DeploymentFrequency && samples == 0 {
