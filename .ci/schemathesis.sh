@@ -35,12 +35,13 @@ stop() {
 trap stop EXIT
 
 # One token for every route that takes one, so that a single header opens them all;
-# the webhook senders with a bearer scheme (ArgoCD, CDEvents) take it too.
+# the webhook senders with a bearer scheme (ArgoCD, CDEvents, Opsgenie, Jira) take it too.
 (
     cd "$work"
     export SHIPLOG_INGEST_TOKEN="$token" SHIPLOG_READ_TOKEN="$token" \
         SHIPLOG_ADMIN_TOKEN="$token" SHIPLOG_ARGOCD_TOKEN="$token" \
-        SHIPLOG_CDEVENTS_TOKEN="$token" RUST_LOG="${RUST_LOG:-warn}"
+        SHIPLOG_CDEVENTS_TOKEN="$token" SHIPLOG_OPSGENIE_TOKEN="$token" \
+        SHIPLOG_JIRA_TOKEN="$token" RUST_LOG="${RUST_LOG:-warn}"
     exec "$bin" demo --addr "127.0.0.1:$port" --db "$work/shiplog.duckdb"
 ) >"$work/server.log" 2>&1 &
 server=$!

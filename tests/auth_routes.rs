@@ -25,6 +25,8 @@ const GITLAB_TOKEN: &str = "test-gitlab-token";
 const PAGERDUTY_SECRET: &str = "test-pagerduty-secret";
 const ARGOCD_TOKEN: &str = "test-argocd-token";
 const CDEVENTS_TOKEN: &str = "test-cdevents-token";
+const OPSGENIE_TOKEN: &str = "test-opsgenie-token";
+const JIRA_TOKEN: &str = "test-jira-token";
 
 /// A client that shows redirects instead of following them (a page's right `?token=`
 /// is answered `303` with the cookie) and keeps no cookies.
@@ -162,12 +164,14 @@ fn refusal(access: Access, shown: Shown<'_>) -> Option<Vec<&'static str>> {
 const API_TOKENS: [&str; 3] = [INGEST_TOKEN, READ_TOKEN, ADMIN_TOKEN];
 
 /// Every source's secret, for "another scope's token" on a webhook.
-const SOURCE_SECRETS: [&str; 5] = [
+const SOURCE_SECRETS: [&str; 7] = [
     GITHUB_SECRET,
     GITLAB_TOKEN,
     PAGERDUTY_SECRET,
     ARGOCD_TOKEN,
     CDEVENTS_TOKEN,
+    OPSGENIE_TOKEN,
+    JIRA_TOKEN,
 ];
 
 /// The variable that configures `source`'s secret.
@@ -178,6 +182,8 @@ fn variable_of(source: Source) -> &'static str {
         Source::Pagerduty => "SHIPLOG_PAGERDUTY_SECRET",
         Source::Argocd => "SHIPLOG_ARGOCD_TOKEN",
         Source::Cdevents => "SHIPLOG_CDEVENTS_TOKEN",
+        Source::Opsgenie => "SHIPLOG_OPSGENIE_TOKEN",
+        Source::Jira => "SHIPLOG_JIRA_TOKEN",
     }
 }
 
@@ -188,6 +194,8 @@ fn secret_of(source: Source) -> &'static str {
         Source::Pagerduty => PAGERDUTY_SECRET,
         Source::Argocd => ARGOCD_TOKEN,
         Source::Cdevents => CDEVENTS_TOKEN,
+        Source::Opsgenie => OPSGENIE_TOKEN,
+        Source::Jira => JIRA_TOKEN,
     }
 }
 
@@ -219,7 +227,9 @@ fn webhook(
         Source::Github => builder.header("x-hub-signature-256", format!("sha256={signature}")),
         Source::Pagerduty => builder.header("x-pagerduty-signature", format!("v1={signature}")),
         Source::Gitlab => builder.header("x-gitlab-token", secret),
-        Source::Argocd | Source::Cdevents => builder.bearer_auth(secret),
+        Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => {
+            builder.bearer_auth(secret)
+        }
     }
 }
 
@@ -257,6 +267,14 @@ fn webhook_refusals(source: Source) -> (Vec<&'static str>, Vec<&'static str>) {
             vec!["missing token", "SHIPLOG_CDEVENTS_TOKEN"],
             vec!["wrong token", "SHIPLOG_CDEVENTS_TOKEN"],
         ),
+        Source::Opsgenie => (
+            vec!["missing token", "SHIPLOG_OPSGENIE_TOKEN"],
+            vec!["wrong token", "SHIPLOG_OPSGENIE_TOKEN"],
+        ),
+        Source::Jira => (
+            vec!["missing token", "SHIPLOG_JIRA_TOKEN"],
+            vec!["wrong token", "SHIPLOG_JIRA_TOKEN"],
+        ),
     }
 }
 
@@ -269,6 +287,8 @@ fn every_secret(config: &mut shiplog_web::Config) {
     sources.pagerduty_secret = Some(SecretString::from(PAGERDUTY_SECRET));
     sources.argocd_token = Some(SecretString::from(ARGOCD_TOKEN));
     sources.cdevents_token = Some(SecretString::from(CDEVENTS_TOKEN));
+    sources.opsgenie_token = Some(SecretString::from(OPSGENIE_TOKEN));
+    sources.jira_token = Some(SecretString::from(JIRA_TOKEN));
 }
 
 #[test]
@@ -360,7 +380,7 @@ async fn every_route_lets_in_only_its_own_token() {
         }
         // An API token in the `Authorization` header opens no webhook.
         let by_bearer: &[&str] = match source {
-            Source::Argocd | Source::Cdevents => wrong.as_slice(),
+            Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => wrong.as_slice(),
             _ => missing.as_slice(),
         };
         for token in API_TOKENS {
@@ -408,7 +428,9 @@ async fn with_no_tokens_reads_are_open_and_everything_else_refused() {
                     let got = answer(&route, builder.send().await.unwrap()).await;
                     let said = match source {
                         // The bearer schemes say it as the API routes do.
-                        Source::Argocd | Source::Cdevents => "disabled until",
+                        Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => {
+                            "disabled until"
+                        }
                         _ => "not configured",
                     };
                     let words = [said, variable_of(source)];
@@ -475,7 +497,7 @@ fn without_colours(text: &str) -> String {
 }
 
 /// Distinctive values, so that a leak cannot match by chance.
-const SECRETS: [(&str, &str); 8] = [
+const SECRETS: [(&str, &str); 10] = [
     ("SHIPLOG_INGEST_TOKEN", "ingest-Zq81-secret"),
     ("SHIPLOG_READ_TOKEN", "read-Kx27-secret"),
     ("SHIPLOG_ADMIN_TOKEN", "admin-Wm64-secret"),
@@ -484,6 +506,8 @@ const SECRETS: [(&str, &str); 8] = [
     ("SHIPLOG_PAGERDUTY_SECRET", "pagerduty-Tn30-secret"),
     ("SHIPLOG_ARGOCD_TOKEN", "argocd-Vd73-secret"),
     ("SHIPLOG_CDEVENTS_TOKEN", "cdevents-Ly46-secret"),
+    ("SHIPLOG_OPSGENIE_TOKEN", "opsgenie-Gs38-secret"),
+    ("SHIPLOG_JIRA_TOKEN", "jira-Ji47-secret"),
 ];
 
 /// Tokens presented that are not the configured ones: not to be echoed either.
@@ -505,12 +529,15 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
         format!(
             "[sources.github]\nsecret = \"{}\"\n[sources.gitlab]\ntoken = \"{}\"\n\
              [sources.pagerduty]\nsecret = \"{}\"\n[sources.argocd]\ntoken = \"{}\"\n\
-             [sources.cdevents]\ntoken = \"{}\"\n",
+             [sources.cdevents]\ntoken = \"{}\"\n[sources.opsgenie]\ntoken = \"{}\"\n\
+             [sources.jira]\ntoken = \"{}\"\n",
             secret("SHIPLOG_GITHUB_SECRET"),
             secret("SHIPLOG_GITLAB_TOKEN"),
             secret("SHIPLOG_PAGERDUTY_SECRET"),
             secret("SHIPLOG_ARGOCD_TOKEN"),
             secret("SHIPLOG_CDEVENTS_TOKEN"),
+            secret("SHIPLOG_OPSGENIE_TOKEN"),
+            secret("SHIPLOG_JIRA_TOKEN"),
         ),
     )
     .unwrap();
@@ -565,7 +592,10 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
         let own = secret(variable_of(source));
         let body = format!("{{\"for\":\"{source}\"}}");
         let mut stored = vec![webhook(&client, &base, source, Some(own), &body)];
-        if matches!(source, Source::Argocd | Source::Cdevents) {
+        if matches!(
+            source,
+            Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira
+        ) {
             let url = format!("{base}/webhooks/{source}?token={own}");
             let body = format!("{{\"by\":\"query\",{}", &body[1..]);
             stored.push(

@@ -630,7 +630,7 @@ async fn a_replica_answers_what_serve_answers() {
             );
             let not_json = github(&base, "push", "d-not-json", b"<xml/>").await;
             let unknown = client
-                .post(format!("{base}/webhooks/jira"))
+                .post(format!("{base}/webhooks/carrier-pigeon"))
                 .body("{}")
                 .send()
                 .await

@@ -714,6 +714,7 @@ static ROUTINGS: LazyLock<[Routing; 2]> = LazyLock::new(|| {
         argocd_apps: vec!["velero-test".into()],
         pagerduty_services: vec!["PF9KMXH".into(), "My Web App".into()],
         deploy_names: names.iter().map(|n| (*n).into()).collect(),
+        ..ServiceSettings::default()
     };
     let configured = Routing {
         services: BTreeMap::from([
@@ -731,6 +732,7 @@ static ROUTINGS: LazyLock<[Routing; 2]> = LazyLock::new(|| {
         environment_aliases: BTreeMap::from([("prd".into(), "production".into())]),
         github_deploy_workflows: vec!["*".into()],
         argocd_environments: BTreeMap::from([("velero-test".into(), "prod".into())]),
+        ..Routing::default()
     };
     [Routing::default(), configured]
 });

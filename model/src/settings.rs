@@ -17,6 +17,14 @@ pub struct ServiceSettings {
     /// `payload.service`, a workflow name, a CDEvents service id): how a monorepo's
     /// deployments are told apart.
     pub deploy_names: Vec<String>,
+    /// Opsgenie teams (names or ids) whose alerts are this service's incidents.
+    pub opsgenie_teams: Vec<String>,
+    /// Opsgenie alert tags that make an alert this service's incident.
+    pub opsgenie_tags: Vec<String>,
+    /// Jira components whose incident issues are this service's.
+    pub jira_components: Vec<String>,
+    /// Jira project keys whose incident issues are this service's.
+    pub jira_projects: Vec<String>,
 }
 
 /// Settings that decide what counts and how.

@@ -33,6 +33,31 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// The figures of one row of `figures.sql` (columns 2 on; 0 is the bucket's
+    /// position, 1 the service), for `bucket` and `service`.
+    pub(crate) fn from_row(
+        row: &duckdb::Row<'_>,
+        bucket: NaiveDate,
+        service: Option<String>,
+    ) -> duckdb::Result<Figures> {
+        Ok(Figures {
+            bucket,
+            service,
+            deployments: row.get(2)?,
+            deploy_days: row.get(3)?,
+            lead_time_samples: row.get(4)?,
+            lead_time_median_hours: row.get(5)?,
+            lead_time_p90_hours: row.get(6)?,
+            failed: row.get(7)?,
+            recovered: row.get(8)?,
+            recovery_median_hours: row.get(9)?,
+            incidents: row.get(10)?,
+            resolved: row.get(11)?,
+            restore_median_hours: row.get(12)?,
+            rework: row.get(13)?,
+        })
+    }
+
     /// A bucket with nothing in it.
     pub fn empty(bucket: NaiveDate) -> Figures {
         Figures {
@@ -179,25 +204,7 @@ pub fn figure_sets(
     let rows = stmt.query_map(params![midnight(first), midnight(last)], |row| {
         let i: i32 = row.get(0)?;
         let i = usize::try_from(i).expect("bucket positions start at 0");
-        Ok((
-            i,
-            Figures {
-                bucket: all[i].0.start,
-                service: row.get(1)?,
-                deployments: row.get(2)?,
-                deploy_days: row.get(3)?,
-                lead_time_samples: row.get(4)?,
-                lead_time_median_hours: row.get(5)?,
-                lead_time_p90_hours: row.get(6)?,
-                failed: row.get(7)?,
-                recovered: row.get(8)?,
-                recovery_median_hours: row.get(9)?,
-                incidents: row.get(10)?,
-                resolved: row.get(11)?,
-                restore_median_hours: row.get(12)?,
-                rework: row.get(13)?,
-            },
-        ))
+        Ok((i, Figures::from_row(row, all[i].0.start, row.get(1)?)?))
     })?;
     let mut rows: Vec<(usize, Figures)> = rows.collect::<Result<_, _>>()?;
     // Bucket order, then code-point order within each bucket, totals last, whatever

@@ -196,22 +196,7 @@ fn team_figures(
             let Some(team) = row.get::<_, Option<String>>(1)? else {
                 return Ok(None);
             };
-            let figures = Figures {
-                bucket: bucket.start,
-                service: None,
-                deployments: row.get(2)?,
-                deploy_days: row.get(3)?,
-                lead_time_samples: row.get(4)?,
-                lead_time_median_hours: row.get(5)?,
-                lead_time_p90_hours: row.get(6)?,
-                failed: row.get(7)?,
-                recovered: row.get(8)?,
-                recovery_median_hours: row.get(9)?,
-                incidents: row.get(10)?,
-                resolved: row.get(11)?,
-                restore_median_hours: row.get(12)?,
-                rework: row.get(13)?,
-            };
+            let figures = Figures::from_row(row, bucket.start, None)?;
             Ok(Some((team, figures)))
         },
     )?;

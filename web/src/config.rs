@@ -10,6 +10,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shiplog_ingest::sources::Routing;
+use shiplog_ingest::sources::routing::JiraRouting;
 use shiplog_model::goals::{Goal, GoalBook, Goals};
 use shiplog_model::{BandsVersion, ServiceSettings, Settings};
 
@@ -106,6 +107,8 @@ pub struct Sources {
     pub pagerduty_secret: Option<SecretString>,
     pub argocd_token: Option<SecretString>,
     pub cdevents_token: Option<SecretString>,
+    pub opsgenie_token: Option<SecretString>,
+    pub jira_token: Option<SecretString>,
 }
 
 /// Why the configuration could not be loaded; each names the file or variable.
@@ -271,6 +274,23 @@ struct FileSources {
     argocd: FileArgocd,
     #[serde(default)]
     cdevents: FileToken,
+    #[serde(default)]
+    opsgenie: FileToken,
+    #[serde(default)]
+    jira: FileJira,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJira {
+    token: Option<String>,
+    /// Issue types that are incidents; absent: `Incident`.
+    issue_types: Option<Vec<String>>,
+    /// Labels that make an issue of any type an incident.
+    #[serde(default)]
+    labels: Vec<String>,
+    /// A field of the issue that names its service (`customfield_10050`).
+    service_field: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -315,6 +335,14 @@ struct FileService {
     pagerduty_services: Vec<String>,
     #[serde(default)]
     deploy_names: Vec<String>,
+    #[serde(default)]
+    opsgenie_teams: Vec<String>,
+    #[serde(default)]
+    opsgenie_tags: Vec<String>,
+    #[serde(default)]
+    jira_components: Vec<String>,
+    #[serde(default)]
+    jira_projects: Vec<String>,
     #[serde(default)]
     goals: BTreeMap<String, f64>,
 }
@@ -400,6 +428,10 @@ impl Config {
                 argocd_apps: s.argocd_apps,
                 pagerduty_services: s.pagerduty_services,
                 deploy_names: s.deploy_names,
+                opsgenie_teams: s.opsgenie_teams,
+                opsgenie_tags: s.opsgenie_tags,
+                jira_components: s.jira_components,
+                jira_projects: s.jira_projects,
             };
             settings.services.insert(name, service);
         }
@@ -412,6 +444,19 @@ impl Config {
                 .collect(),
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
             argocd_environments: parsed.sources.argocd.environments,
+            jira: JiraRouting {
+                issue_types: parsed
+                    .sources
+                    .jira
+                    .issue_types
+                    .unwrap_or_else(|| JiraRouting::default().issue_types),
+                labels: parsed.sources.jira.labels,
+                service_field: parsed
+                    .sources
+                    .jira
+                    .service_field
+                    .filter(|f| !f.trim().is_empty()),
+            },
         };
         let prometheus_window_days = match parsed.prometheus_window_days {
             None => DEFAULT_PROMETHEUS_WINDOW_DAYS,
@@ -464,6 +509,8 @@ impl Config {
                 pagerduty_secret: secret(parsed.sources.pagerduty.secret),
                 argocd_token: secret(parsed.sources.argocd.token),
                 cdevents_token: secret(parsed.sources.cdevents.token),
+                opsgenie_token: secret(parsed.sources.opsgenie.token),
+                jira_token: secret(parsed.sources.jira.token),
             },
             routing,
             nats: parsed
@@ -501,7 +548,7 @@ impl Config {
                     message: "must be a whole number of hours".into(),
                 })?;
         }
-        let secrets: [(&str, &mut Option<SecretString>); 8] = [
+        let secrets: [(&str, &mut Option<SecretString>); 10] = [
             ("SHIPLOG_INGEST_TOKEN", &mut self.tokens.ingest),
             ("SHIPLOG_READ_TOKEN", &mut self.tokens.read),
             ("SHIPLOG_ADMIN_TOKEN", &mut self.tokens.admin),
@@ -513,6 +560,8 @@ impl Config {
             ),
             ("SHIPLOG_ARGOCD_TOKEN", &mut self.sources.argocd_token),
             ("SHIPLOG_CDEVENTS_TOKEN", &mut self.sources.cdevents_token),
+            ("SHIPLOG_OPSGENIE_TOKEN", &mut self.sources.opsgenie_token),
+            ("SHIPLOG_JIRA_TOKEN", &mut self.sources.jira_token),
         ];
         for (name, slot) in secrets {
             if let Some(value) = get(name) {

@@ -194,6 +194,8 @@ pub enum WebhookSource {
     Argocd,
     Pagerduty,
     Cdevents,
+    Opsgenie,
+    Jira,
 }
 
 /// A string parameter that takes one of `values`, the empty one (taken as absent)
@@ -244,6 +246,8 @@ impl PartialSchema for ReplaySource {
                 "argocd",
                 "pagerduty",
                 "cdevents",
+                "opsgenie",
+                "jira",
                 "api",
                 "import",
             ],
@@ -297,7 +301,7 @@ impl Modify for Tokens {
             ),
             (
                 "webhook_token",
-                "SHIPLOG_ARGOCD_TOKEN or SHIPLOG_CDEVENTS_TOKEN for those senders; GitHub, GitLab and PagerDuty prove themselves with their own headers instead.",
+                "SHIPLOG_ARGOCD_TOKEN, SHIPLOG_CDEVENTS_TOKEN, SHIPLOG_OPSGENIE_TOKEN or SHIPLOG_JIRA_TOKEN for those senders; GitHub, GitLab and PagerDuty prove themselves with their own headers instead.",
             ),
         ] {
             components.add_security_scheme(

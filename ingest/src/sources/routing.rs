@@ -16,6 +16,38 @@ pub struct Routing {
     pub github_deploy_workflows: Vec<String>,
     /// ArgoCD application → environment, over the app's `environment` label.
     pub argocd_environments: BTreeMap<String, String>,
+    /// `[sources.jira]`: which issues are incidents and where their service is written.
+    pub jira: JiraRouting,
+}
+
+/// `[sources.jira]`'s options: an issue is an incident when its type is one of
+/// `issue_types` or it carries one of `labels` (both case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraRouting {
+    pub issue_types: Vec<String>,
+    pub labels: Vec<String>,
+    /// A field of the issue (`customfield_10050`) that names its service.
+    pub service_field: Option<String>,
+}
+
+impl Default for JiraRouting {
+    fn default() -> JiraRouting {
+        JiraRouting {
+            issue_types: vec!["Incident".to_owned()],
+            labels: Vec::new(),
+            service_field: None,
+        }
+    }
+}
+
+impl JiraRouting {
+    /// Whether an issue of type `issue_type` with `labels` is an incident.
+    pub fn is_incident(&self, issue_type: Option<&str>, labels: &[&str]) -> bool {
+        let listed =
+            |list: &[String], name: &str| list.iter().any(|l| l.eq_ignore_ascii_case(name));
+        issue_type.is_some_and(|t| listed(&self.issue_types, t))
+            || labels.iter().any(|l| listed(&self.labels, l))
+    }
 }
 
 impl Routing {
@@ -139,6 +171,83 @@ impl Routing {
             .find(|(_, s)| listed(s))
             .map(|(n, _)| n.clone())
             .or_else(|| name.map(str::to_owned))
+    }
+}
+
+/// What an Opsgenie alert says about where it belongs (`alert.teams`, `alert.tags`,
+/// `alert.entity`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpsgenieAlert<'a> {
+    pub teams: &'a [&'a str],
+    pub tags: &'a [&'a str],
+    pub entity: Option<&'a str>,
+}
+
+/// What a Jira issue says about where it belongs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JiraIssue<'a> {
+    /// The value of `[sources.jira] service_field`, when configured and set.
+    pub field: Option<&'a str>,
+    pub components: &'a [&'a str],
+    pub labels: &'a [&'a str],
+    pub project: Option<&'a str>,
+}
+
+impl Routing {
+    fn listing(
+        &self,
+        list: impl Fn(&ServiceSettings) -> &Vec<String>,
+        names: &[&str],
+    ) -> Option<String> {
+        self.services
+            .iter()
+            .find(|(_, s)| {
+                list(s)
+                    .iter()
+                    .any(|l| names.iter().any(|n| l.eq_ignore_ascii_case(n)))
+            })
+            .map(|(name, _)| name.clone())
+    }
+
+    /// The service an Opsgenie alert belongs to: the one listing one of its teams under
+    /// `opsgenie_teams`, else one listing one of its tags under `opsgenie_tags`, else
+    /// the service named as the alert's entity (through [`Routing::service_named`]).
+    /// A team is never taken as a service name: a team owns several services.
+    pub fn opsgenie_service(&self, alert: OpsgenieAlert<'_>) -> Option<String> {
+        self.listing(|s| &s.opsgenie_teams, alert.teams)
+            .or_else(|| self.listing(|s| &s.opsgenie_tags, alert.tags))
+            .or_else(|| alert.entity.map(|e| self.service_named(e)))
+    }
+
+    /// The service a Jira incident issue belongs to, the first that applies:
+    ///
+    /// 1. the value of `[sources.jira] service_field` (through [`Routing::service_named`]);
+    /// 2. the service listing one of its components under `jira_components`;
+    /// 3. a configured service named (or `deploy_names`) as one of its components or
+    ///    labels;
+    /// 4. the service listing its project's key under `jira_projects`;
+    /// 5. its only component's name.
+    pub fn jira_service(&self, issue: JiraIssue<'_>) -> Option<String> {
+        if let Some(field) = issue.field {
+            return Some(self.service_named(field));
+        }
+        let named = |names: &[&str]| {
+            self.services
+                .iter()
+                .find(|(service, s)| names.iter().any(|n| Self::claims(service, s, n)))
+                .map(|(service, _)| service.clone())
+        };
+        self.listing(|s| &s.jira_components, issue.components)
+            .or_else(|| named(issue.components))
+            .or_else(|| named(issue.labels))
+            .or_else(|| {
+                let project = issue.project?;
+                self.listing(|s| &s.jira_projects, &[project])
+            })
+            .or_else(|| match issue.components {
+                [only] => Some((*only).to_owned()),
+                _ => None,
+            })
     }
 }
 

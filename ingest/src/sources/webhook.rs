@@ -6,7 +6,7 @@ use std::fmt;
 
 use shiplog_model::Event;
 
-use super::{Routing, argocd, cdevents, github, gitlab, pagerduty};
+use super::{Routing, argocd, cdevents, github, gitlab, jira, opsgenie, pagerduty};
 
 /// A webhook sender Shiplog has an adapter for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,15 +16,19 @@ pub enum Source {
     Argocd,
     Pagerduty,
     Cdevents,
+    Opsgenie,
+    Jira,
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [
+    pub const ALL: [Source; 7] = [
         Self::Github,
         Self::Gitlab,
         Self::Argocd,
         Self::Pagerduty,
         Self::Cdevents,
+        Self::Opsgenie,
+        Self::Jira,
     ];
 
     /// The name in URLs (`/webhooks/{name}`), the raw log and the CLI.
@@ -35,6 +39,8 @@ impl Source {
             Self::Argocd => "argocd",
             Self::Pagerduty => "pagerduty",
             Self::Cdevents => "cdevents",
+            Self::Opsgenie => "opsgenie",
+            Self::Jira => "jira",
         }
     }
 
@@ -51,6 +57,8 @@ impl Source {
             Self::Argocd => &[],
             Self::Pagerduty => &["x-webhook-id", "x-webhook-subscription"],
             Self::Cdevents => cdevents::KEPT_HEADERS,
+            Self::Opsgenie => &[],
+            Self::Jira => &[jira::DELIVERY_HEADER],
         }
     }
 }
@@ -140,7 +148,8 @@ pub fn map_or_keep(
             Source::Github => ("x-github-event", "x-github-delivery"),
             Source::Gitlab => ("x-gitlab-event", "x-gitlab-event-uuid"),
             Source::Cdevents => ("ce-type", "ce-id"),
-            Source::Argocd | Source::Pagerduty => ("", ""),
+            Source::Jira => ("", jira::DELIVERY_HEADER),
+            Source::Argocd | Source::Pagerduty | Source::Opsgenie => ("", ""),
         };
         Mapping::skipped(
             incoming.header(event_header).unwrap_or("unknown"),
@@ -164,6 +173,8 @@ pub fn map(
         Source::Argocd => argocd::map(incoming, routing),
         Source::Pagerduty => pagerduty::map(incoming, routing),
         Source::Cdevents => cdevents::map(incoming, routing),
+        Source::Opsgenie => opsgenie::map(incoming, routing),
+        Source::Jira => jira::map(incoming, routing),
     }?;
     match mapping.events.iter().find_map(Event::oversized) {
         None => Ok(mapping),

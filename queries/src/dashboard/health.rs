@@ -83,8 +83,10 @@ impl Check {
                 "No incident was ever stored for these services (over their whole history, not \
                  only this period), so their change failure rate counts rollbacks only and they \
                  have no time to restore. Connect an incident source for them: PagerDuty with the \
-                 service's `pagerduty_services` in `[services.NAME]`, GitHub issues labelled \
-                 `incident`, GitLab incidents or CDEvents (see docs/configuration.md)."
+                 service's `pagerduty_services` in `[services.NAME]`, Opsgenie with its \
+                 `opsgenie_teams` or `opsgenie_tags`, Jira with its `jira_components` or \
+                 `jira_projects`, GitHub issues labelled `incident`, GitLab incidents or CDEvents \
+                 (see docs/configuration.md)."
             }
             Check::UnattributedIncidents => {
                 "These incidents count for time to restore but fail no deployment (rule d). Have \

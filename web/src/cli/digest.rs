@@ -70,36 +70,13 @@ fn period(args: &DigestPeriodArgs) -> Result<Period, CliError> {
     }
 }
 
-/// Opens `config.db`, runs `read` on a reader connection (on a blocking thread), and
-/// stops the writer; a server holding the file is exit 2.
+/// [`super::read::read_from`], with what a server holding the file means here.
 async fn read_from<T: Send + 'static>(
     config: &Config,
     read: impl FnOnce(&Connection) -> Result<T, CliError> + Send + 'static,
 ) -> Result<T, CliError> {
-    if !config.db.exists() {
-        return Err(CliError::Usage(format!(
-            "no database at {}: import events first (`shiplog import`) or pass --db",
-            config.db.display()
-        )));
-    }
-    let db = super::open_db(
-        config,
-        1,
-        "none for the digest: the server sends it on its [digest] schedule (stop the server to send one by hand)",
-    )
-    .await?;
-    let reading = db.clone();
-    let result = tokio::task::spawn_blocking(move || reading.readers.with(read))
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))
-        .and_then(|pooled| {
-            pooled.map_err(|e| CliError::Failed(format!("cannot open a read connection: {e}")))?
-        });
-    let writer = db.writer.clone();
-    tokio::task::spawn_blocking(move || writer.shutdown())
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    result
+    let held = "none for the digest: the server sends it on its [digest] schedule (stop the server to send one by hand)";
+    super::read::read_from(config, held, read).await
 }
 
 fn failed(e: shiplog_queries::QueryError) -> CliError {

@@ -14,7 +14,7 @@ use crate::config::Config;
 
 /// Opens `config.db`, runs `read` on a reader connection (on a blocking thread), and
 /// stops the writer. A server holding the file is exit 2, naming `http` instead.
-async fn read_from<T: Send + 'static>(
+pub(super) async fn read_from<T: Send + 'static>(
     config: &Config,
     http: &'static str,
     read: impl FnOnce(&Connection) -> Result<T, CliError> + Send + 'static,

@@ -215,13 +215,13 @@ mod tests {
         assert!(e.contains("not a Shiplog delivery envelope"), "{e}");
         let unknown = Envelope {
             v: VERSION,
-            source: "jira".into(),
+            source: "carrier-pigeon".into(),
             headers: BTreeMap::new(),
             body: "{}".into(),
             received_at: at(),
-            key: "jira:1".into(),
+            key: "carrier-pigeon:1".into(),
         };
         let e = unknown.into_delivery(&Routing::default()).unwrap_err();
-        assert!(e.contains("jira"), "{e}");
+        assert!(e.contains("carrier-pigeon"), "{e}");
     }
 }

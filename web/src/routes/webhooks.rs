@@ -83,7 +83,7 @@ impl BodySignature<'_> {
 }
 
 /// What the headers alone can prove, checked before a byte of the body is read: a
-/// token scheme (GitLab, ArgoCD, CDEvents) whole; a signature over the body (GitHub,
+/// token scheme (GitLab, ArgoCD, CDEvents, Opsgenie, Jira) whole; a signature over the body (GitHub,
 /// PagerDuty) as far as its secret is configured and its header present, the rest of
 /// it returned for when the body has been read.
 fn admit<'a>(
@@ -141,6 +141,21 @@ fn admit<'a>(
             "SHIPLOG_CDEVENTS_TOKEN",
             false,
         )),
+        // Opsgenie's webhook integration adds custom headers; Jira Cloud's webhooks
+        // sign nothing and take a secret only in their URL (`?token=`), Jira
+        // automation's web requests a header.
+        Source::Opsgenie => token(auth::require(
+            sources.opsgenie_token.as_ref(),
+            auth::presented(headers, query.token.as_deref()),
+            "SHIPLOG_OPSGENIE_TOKEN",
+            false,
+        )),
+        Source::Jira => token(auth::require(
+            sources.jira_token.as_ref(),
+            auth::presented(headers, query.token.as_deref()),
+            "SHIPLOG_JIRA_TOKEN",
+            false,
+        )),
     }
 }
 
@@ -159,13 +174,14 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
     path = "/webhooks/{source}",
     tag = "ingest",
     params(
-        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty or cdevents"),
-        ("token" = Option<String>, Query, description = "ArgoCD's or CDEvents' token, when no `Authorization` header can be sent"),
+        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty, cdevents, opsgenie or jira"),
+        ("token" = Option<String>, Query, description = "ArgoCD's, CDEvents', Opsgenie's or Jira's token, when no `Authorization` header can be sent (Jira Cloud's webhooks send none)"),
         ("X-Hub-Signature-256" = Option<String>, Header, description = "GitHub's HMAC-SHA256 of the body"),
         ("X-GitHub-Delivery" = Option<String>, Header, description = "GitHub's delivery id"),
         ("X-GitHub-Event" = Option<String>, Header, description = "GitHub's event name"),
         ("X-Gitlab-Token" = Option<String>, Header, description = "GitLab's token"),
         ("X-PagerDuty-Signature" = Option<String>, Header, description = "PagerDuty's `v1=` HMAC list"),
+        ("X-Atlassian-Webhook-Identifier" = Option<String>, Header, description = "Jira Cloud's delivery id"),
     ),
     request_body(description = "The sender's JSON payload", content((serde_json::Value = "application/json"))),
     responses(
