@@ -117,12 +117,11 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         team: None,
         commits: None,
     };
-    Ok(Mapping {
-        event_type: event.to_owned(),
+    Ok(Mapping::one(
+        event,
         delivery_id,
-        events: vec![Event::Deployment(deployment)],
-        skipped: None,
-    })
+        Event::Deployment(deployment),
+    ))
 }
 
 /// `owner/name` of a GitHub or GitLab repository URL (`https://github.com/acme/shop.git`,

@@ -153,12 +153,7 @@ fn map_cdevent(
         _ => Err(unmapped(cd_type, kind)),
     };
     Ok(match outcome {
-        Ok(event) => Mapping {
-            event_type: cd_type.to_owned(),
-            delivery_id,
-            events: vec![event],
-            skipped: None,
-        },
+        Ok(event) => Mapping::one(cd_type, delivery_id, event),
         Err(why) => Mapping::skipped(cd_type, delivery_id, why),
     })
 }

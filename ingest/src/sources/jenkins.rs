@@ -47,12 +47,7 @@ pub fn map(root: Node<'_>, ce_type: &str) -> Result<Mapping, MapError> {
         )),
     };
     Ok(match outcome {
-        Ok(event) => Mapping {
-            event_type: ce_type.to_owned(),
-            delivery_id: None,
-            events: vec![event],
-            skipped: None,
-        },
+        Ok(event) => Mapping::one(ce_type, None, event),
         Err(why) => Mapping::skipped(ce_type, None, why),
     })
 }

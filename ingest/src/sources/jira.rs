@@ -147,12 +147,7 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         sha: None,
         title: fields.opt_str("summary")?.map(str::to_owned),
     };
-    Ok(Mapping {
-        event_type: event.to_owned(),
-        delivery_id,
-        events: vec![Event::Incident(incident)],
-        skipped: None,
-    })
+    Ok(Mapping::one(event, delivery_id, Event::Incident(incident)))
 }
 
 /// The service named by field `name` of the issue: a text field, a select list's

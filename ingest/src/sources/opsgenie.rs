@@ -86,12 +86,7 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         sha: None,
         title: alert.opt_str("message")?.map(str::to_owned),
     };
-    Ok(Mapping {
-        event_type: action.to_owned(),
-        delivery_id: None,
-        events: vec![Event::Incident(incident)],
-        skipped: None,
-    })
+    Ok(Mapping::one(action, None, Event::Incident(incident)))
 }
 
 /// The alert's teams: `alert.teams` (names or ids, or `{id, name}` objects), the

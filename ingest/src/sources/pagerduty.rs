@@ -89,10 +89,9 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         sha: None,
         title: data.opt_str("title")?.map(str::to_owned),
     };
-    Ok(Mapping {
-        event_type: event_type.to_owned(),
+    Ok(Mapping::one(
+        event_type,
         delivery_id,
-        events: vec![Event::Incident(incident)],
-        skipped: None,
-    })
+        Event::Incident(incident),
+    ))
 }

@@ -103,6 +103,20 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// A delivery that maps to one event.
+    pub fn one(
+        event_type: impl Into<String>,
+        delivery_id: Option<String>,
+        event: Event,
+    ) -> Mapping {
+        Mapping {
+            event_type: event_type.into(),
+            delivery_id,
+            events: vec![event],
+            skipped: None,
+        }
+    }
+
     /// A delivery of a kind Shiplog stores but takes nothing from.
     pub fn skipped(
         event_type: impl Into<String>,

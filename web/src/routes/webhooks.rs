@@ -106,6 +106,15 @@ fn admit<'a>(
         }
     };
     let token = |checked: Result<(), ApiError>| checked.map(|()| None);
+    // A bearer token (`Authorization: Bearer`, or `?token=`), set by `variable`.
+    let bearer = |secret: Option<&SecretString>, variable| {
+        token(auth::require(
+            secret,
+            auth::presented(headers, query.token.as_deref()),
+            variable,
+            false,
+        ))
+    };
     match source {
         Source::Github => signed(
             sources.github_secret.as_ref(),
@@ -129,33 +138,13 @@ fn admit<'a>(
             )
             .map_err(unauthorized),
         ),
-        Source::Argocd => token(auth::require(
-            sources.argocd_token.as_ref(),
-            auth::presented(headers, query.token.as_deref()),
-            "SHIPLOG_ARGOCD_TOKEN",
-            false,
-        )),
-        Source::Cdevents => token(auth::require(
-            sources.cdevents_token.as_ref(),
-            auth::presented(headers, query.token.as_deref()),
-            "SHIPLOG_CDEVENTS_TOKEN",
-            false,
-        )),
+        Source::Argocd => bearer(sources.argocd_token.as_ref(), "SHIPLOG_ARGOCD_TOKEN"),
+        Source::Cdevents => bearer(sources.cdevents_token.as_ref(), "SHIPLOG_CDEVENTS_TOKEN"),
         // Opsgenie's webhook integration adds custom headers; Jira Cloud's webhooks
         // sign nothing and take a secret only in their URL (`?token=`), Jira
         // automation's web requests a header.
-        Source::Opsgenie => token(auth::require(
-            sources.opsgenie_token.as_ref(),
-            auth::presented(headers, query.token.as_deref()),
-            "SHIPLOG_OPSGENIE_TOKEN",
-            false,
-        )),
-        Source::Jira => token(auth::require(
-            sources.jira_token.as_ref(),
-            auth::presented(headers, query.token.as_deref()),
-            "SHIPLOG_JIRA_TOKEN",
-            false,
-        )),
+        Source::Opsgenie => bearer(sources.opsgenie_token.as_ref(), "SHIPLOG_OPSGENIE_TOKEN"),
+        Source::Jira => bearer(sources.jira_token.as_ref(), "SHIPLOG_JIRA_TOKEN"),
     }
 }
 
