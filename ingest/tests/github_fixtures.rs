@@ -10,6 +10,9 @@ use shiplog_ingest::sources::{Mapping, Routing, Source};
 use shiplog_model::Event;
 
 const UNUSED: &str = "not used; Shiplog maps push, pull_request";
+/// A published release of a repository `[sources.github] release_repos` does not list
+/// (ingest/tests/github_release_fixtures.rs maps them with it).
+const RELEASE_NOT_LISTED: &str = "not a deployment unless `[sources.github] release_repos`";
 
 /// Every fixture: its file, the `X-GitHub-Event` it is delivered with, and what it
 /// maps to. Expected values are read off the files; times are converted to UTC by
@@ -90,7 +93,11 @@ fn cases() -> Vec<Case> {
                 ],
             )],
         ),
-        skipped("go-playground-webhooks/release.json", "release", UNUSED),
+        skipped(
+            "go-playground-webhooks/release.json",
+            "release",
+            RELEASE_NOT_LISTED,
+        ),
         skipped("go-playground-webhooks/status.json", "status", UNUSED),
         skipped(
             "octokit-webhooks/check_run/completed.payload.json",
@@ -236,39 +243,43 @@ fn cases() -> Vec<Case> {
         skipped(
             "octokit-webhooks/release/created.payload.json",
             "release",
-            UNUSED,
+            "release created: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/created.with-discussion-url.payload.json",
             "release",
-            UNUSED,
+            "release created: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/deleted.payload.json",
             "release",
-            UNUSED,
+            "release deleted: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/edited.payload.json",
             "release",
-            UNUSED,
+            "release edited: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/prereleased.payload.json",
             "release",
-            UNUSED,
+            "release prereleased: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/prereleased.with-discussion-url.payload.json",
             "release",
-            UNUSED,
+            "release prereleased: only a published release",
         ),
         skipped(
             "octokit-webhooks/release/published.payload.json",
             "release",
-            UNUSED,
+            RELEASE_NOT_LISTED,
         ),
-        skipped("octokit-webhooks/release/released.json", "release", UNUSED),
+        skipped(
+            "octokit-webhooks/release/released.json",
+            "release",
+            "release released: only a published release",
+        ),
         skipped("octokit-webhooks/status/payload.json", "status", UNUSED),
         skipped(
             "octokit-webhooks/status/with-installation.payload.json",

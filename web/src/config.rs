@@ -299,6 +299,9 @@ struct FileGithub {
     secret: Option<String>,
     #[serde(default)]
     deploy_workflows: Vec<String>,
+    /// Repositories (globs) whose published releases are deployments.
+    #[serde(default)]
+    release_repos: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,6 +446,7 @@ impl Config {
                 .map(|(alias, name)| (alias.trim().to_lowercase(), name))
                 .collect(),
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
+            github_release_repos: parsed.sources.github.release_repos,
             argocd_environments: parsed.sources.argocd.environments,
             jira: JiraRouting {
                 issue_types: parsed

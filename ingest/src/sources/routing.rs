@@ -14,6 +14,9 @@ pub struct Routing {
     pub environment_aliases: BTreeMap<String, String>,
     /// GitHub `workflow_run` names (`*` matches any run of characters) that deploy.
     pub github_deploy_workflows: Vec<String>,
+    /// `[sources.github] release_repos`: repositories (globs, as above) whose
+    /// published releases are deployments.
+    pub github_release_repos: Vec<String>,
     /// ArgoCD application → environment, over the app's `environment` label.
     pub argocd_environments: BTreeMap<String, String>,
     /// `[sources.jira]`: which issues are incidents and where their service is written.
@@ -70,9 +73,12 @@ impl Routing {
 
     /// Whether a GitHub workflow called `name` is a deployment.
     pub fn is_deploy_workflow(&self, name: &str) -> bool {
-        self.github_deploy_workflows
-            .iter()
-            .any(|pattern| glob_match(&pattern.to_lowercase(), &name.to_lowercase()))
+        matches_any(&self.github_deploy_workflows, name)
+    }
+
+    /// Whether a published release of GitHub repository `repo` is a deployment.
+    pub fn is_release_repo(&self, repo: &str) -> bool {
+        matches_any(&self.github_release_repos, repo)
     }
 
     fn claims(name: &str, service: &ServiceSettings, deploy_name: &str) -> bool {
@@ -249,6 +255,15 @@ impl Routing {
                 _ => None,
             })
     }
+}
+
+/// Whether `name` matches one of `patterns` ([`glob_match`], case-insensitive): the
+/// one reading of every configured list of names that deploy.
+pub fn matches_any(patterns: &[String], name: &str) -> bool {
+    let name = name.to_lowercase();
+    patterns
+        .iter()
+        .any(|pattern| glob_match(&pattern.to_lowercase(), &name))
 }
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters.

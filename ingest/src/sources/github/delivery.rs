@@ -2,12 +2,12 @@
 
 use shiplog_model::Event;
 
-use super::{changes, deployments, issues, workflow_run};
+use super::{changes, deployments, issues, releases, workflow_run};
 use crate::sources::payload::{Node, parse_json};
 use crate::sources::{Incoming, MapError, Mapping, Routing};
 
 /// The events Shiplog takes something from, named in the reason for skipping the rest.
-const MAPPED: &str = "push, pull_request, deployment_status, workflow_run, issues";
+const MAPPED: &str = "push, pull_request, deployment_status, workflow_run, release, issues";
 
 /// Maps one GitHub delivery. The event name comes from the header only: GitHub's
 /// bodies do not say which event they are.
@@ -28,6 +28,7 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         "deployment_status" => deployments::deployment_status(&root, routing)?,
         "workflow_run" => workflow_run::workflow_run(&root, routing)?,
         "issues" => issues::issues(&root, routing)?,
+        "release" => releases::release(&root, routing)?,
         other => Outcome::skipped(format!("{other}: not used; Shiplog maps {MAPPED}")),
     };
     Ok(Mapping {
