@@ -27,6 +27,7 @@ const ARGOCD_TOKEN: &str = "test-argocd-token";
 const CDEVENTS_TOKEN: &str = "test-cdevents-token";
 const OPSGENIE_TOKEN: &str = "test-opsgenie-token";
 const JIRA_TOKEN: &str = "test-jira-token";
+const CIRCLECI_SECRET: &str = "test-circleci-secret";
 
 /// A client that shows redirects instead of following them (a page's right `?token=`
 /// is answered `303` with the cookie) and keeps no cookies.
@@ -164,7 +165,7 @@ fn refusal(access: Access, shown: Shown<'_>) -> Option<Vec<&'static str>> {
 const API_TOKENS: [&str; 3] = [INGEST_TOKEN, READ_TOKEN, ADMIN_TOKEN];
 
 /// Every source's secret, for "another scope's token" on a webhook.
-const SOURCE_SECRETS: [&str; 7] = [
+const SOURCE_SECRETS: [&str; 8] = [
     GITHUB_SECRET,
     GITLAB_TOKEN,
     PAGERDUTY_SECRET,
@@ -172,6 +173,7 @@ const SOURCE_SECRETS: [&str; 7] = [
     CDEVENTS_TOKEN,
     OPSGENIE_TOKEN,
     JIRA_TOKEN,
+    CIRCLECI_SECRET,
 ];
 
 /// The variable that configures `source`'s secret.
@@ -184,6 +186,7 @@ fn variable_of(source: Source) -> &'static str {
         Source::Cdevents => "SHIPLOG_CDEVENTS_TOKEN",
         Source::Opsgenie => "SHIPLOG_OPSGENIE_TOKEN",
         Source::Jira => "SHIPLOG_JIRA_TOKEN",
+        Source::Circleci => "SHIPLOG_CIRCLECI_SECRET",
     }
 }
 
@@ -196,6 +199,7 @@ fn secret_of(source: Source) -> &'static str {
         Source::Cdevents => CDEVENTS_TOKEN,
         Source::Opsgenie => OPSGENIE_TOKEN,
         Source::Jira => JIRA_TOKEN,
+        Source::Circleci => CIRCLECI_SECRET,
     }
 }
 
@@ -226,6 +230,7 @@ fn webhook(
     match source {
         Source::Github => builder.header("x-hub-signature-256", format!("sha256={signature}")),
         Source::Pagerduty => builder.header("x-pagerduty-signature", format!("v1={signature}")),
+        Source::Circleci => builder.header("circleci-signature", format!("v1={signature}")),
         Source::Gitlab => builder.header("x-gitlab-token", secret),
         Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => {
             builder.bearer_auth(secret)
@@ -275,6 +280,10 @@ fn webhook_refusals(source: Source) -> (Vec<&'static str>, Vec<&'static str>) {
             vec!["missing token", "SHIPLOG_JIRA_TOKEN"],
             vec!["wrong token", "SHIPLOG_JIRA_TOKEN"],
         ),
+        Source::Circleci => (
+            vec!["circleci-signature header is missing"],
+            vec!["circleci-signature signature does not match"],
+        ),
     }
 }
 
@@ -289,6 +298,7 @@ fn every_secret(config: &mut shiplog_web::Config) {
     sources.cdevents_token = Some(SecretString::from(CDEVENTS_TOKEN));
     sources.opsgenie_token = Some(SecretString::from(OPSGENIE_TOKEN));
     sources.jira_token = Some(SecretString::from(JIRA_TOKEN));
+    sources.circleci_secret = Some(SecretString::from(CIRCLECI_SECRET));
 }
 
 #[test]
@@ -497,7 +507,7 @@ fn without_colours(text: &str) -> String {
 }
 
 /// Distinctive values, so that a leak cannot match by chance.
-const SECRETS: [(&str, &str); 10] = [
+const SECRETS: [(&str, &str); 11] = [
     ("SHIPLOG_INGEST_TOKEN", "ingest-Zq81-secret"),
     ("SHIPLOG_READ_TOKEN", "read-Kx27-secret"),
     ("SHIPLOG_ADMIN_TOKEN", "admin-Wm64-secret"),
@@ -508,6 +518,7 @@ const SECRETS: [(&str, &str); 10] = [
     ("SHIPLOG_CDEVENTS_TOKEN", "cdevents-Ly46-secret"),
     ("SHIPLOG_OPSGENIE_TOKEN", "opsgenie-Gs38-secret"),
     ("SHIPLOG_JIRA_TOKEN", "jira-Ji47-secret"),
+    ("SHIPLOG_CIRCLECI_SECRET", "circleci-Cc29-secret"),
 ];
 
 /// Tokens presented that are not the configured ones: not to be echoed either.
@@ -530,7 +541,7 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
             "[sources.github]\nsecret = \"{}\"\n[sources.gitlab]\ntoken = \"{}\"\n\
              [sources.pagerduty]\nsecret = \"{}\"\n[sources.argocd]\ntoken = \"{}\"\n\
              [sources.cdevents]\ntoken = \"{}\"\n[sources.opsgenie]\ntoken = \"{}\"\n\
-             [sources.jira]\ntoken = \"{}\"\n",
+             [sources.jira]\ntoken = \"{}\"\n[sources.circleci]\nsecret = \"{}\"\n",
             secret("SHIPLOG_GITHUB_SECRET"),
             secret("SHIPLOG_GITLAB_TOKEN"),
             secret("SHIPLOG_PAGERDUTY_SECRET"),
@@ -538,6 +549,7 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
             secret("SHIPLOG_CDEVENTS_TOKEN"),
             secret("SHIPLOG_OPSGENIE_TOKEN"),
             secret("SHIPLOG_JIRA_TOKEN"),
+            secret("SHIPLOG_CIRCLECI_SECRET"),
         ),
     )
     .unwrap();

@@ -269,3 +269,52 @@ async fn weekly_report_comes_as_parquet_on_request() {
     assert_eq!(status, 400, "{body}");
     app.stop().await;
 }
+
+/// One release to two regions, its staging run, and a deployment to plain `prod`:
+/// what each region counts for, with `production_environments` a pattern and without.
+const REGIONS: &str = concat!(
+    r#"{"type":"change","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","committed_at":"2026-03-02T00:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"stg-eu","service":"shop","environment":"staging-eu","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-02T08:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"eu","service":"shop","environment":"prod-eu","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-02T10:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"us","service":"shop","environment":"Prod-US","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-02T12:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"plain","service":"shop","environment":"prod","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-03T09:00:00Z"}"#,
+    "\n",
+);
+
+async fn region_metrics(configure: impl FnOnce(&mut shiplog_web::Config)) -> Value {
+    let app = spawn_app(configure).await;
+    let (status, answer) = app.post_events(REGIONS, "application/x-ndjson").await;
+    assert_eq!(status, 202, "{answer}");
+    let (status, text) = app
+        .get_text("/api/v1/metrics?from=2026-03-02&to=2026-03-09")
+        .await;
+    assert_eq!(status, 200, "{text}");
+    app.stop().await;
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn production_environments_may_be_patterns() {
+    // `prod-*`: the two regions are production, staging and plain `prod` are not. The
+    // US region deploys the sha Europe already runs: a deployment of its own, with an
+    // empty change set (SPEC §8, redeploy), so the commit's one lead-time sample is
+    // Europe's, 10 h after the commit.
+    let m = region_metrics(|config| {
+        config.settings.set_production_environments(["prod-*"]);
+    })
+    .await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 2, "{m}");
+    assert_eq!(m["deployment_frequency"]["deploy_days"], 1, "{m}");
+    assert_eq!(m["lead_time"]["samples"], 1, "{m}");
+    assert_eq!(m["lead_time"]["median_hours"], 10.0, "{m}");
+
+    // The default list: only plain `prod`, 33 h after the commit.
+    let m = region_metrics(|_| {}).await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    assert_eq!(m["lead_time"]["samples"], 1, "{m}");
+    assert_eq!(m["lead_time"]["median_hours"], 33.0, "{m}");
+}

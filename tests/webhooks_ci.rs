@@ -1,6 +1,8 @@
 //! CI and release sources over a real socket, from the sender's real payload to the
 //! figure it feeds on `/api/v1/metrics`: GitHub releases of a repository listed under
-//! `[sources.github] release_repos` as deployments.
+//! `[sources.github] release_repos` as deployments; CircleCI's signed
+//! `workflow-completed` as a build and, under `[sources.circleci] deploy_workflows`,
+//! a deployment.
 
 mod support;
 
@@ -10,6 +12,7 @@ use shiplog_ingest::sources::signature::sign_hex;
 use support::{TestApp, spawn_app};
 
 const GITHUB_SECRET: &str = "gh-webhook-secret";
+const CIRCLECI_SECRET: &str = "circleci-webhook-secret";
 /// A sha to put in a copy's `target_commitish` (the fixtures target `master`).
 const SHA: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 
@@ -34,6 +37,23 @@ async fn github(app: &TestApp, event: &str, delivery: &str, body: &[u8]) -> (u16
         .send()
         .await
         .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Posts `body` as CircleCI would: its event type, and `signature` (when given) as
+/// the `circleci-signature` header.
+async fn circleci(app: &TestApp, signature: Option<&str>, body: &[u8]) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/webhooks/circleci", app.base))
+        .header("content-type", "application/json")
+        .header("circleci-event-type", "workflow-completed")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("circleci-signature", signature);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -117,5 +137,75 @@ async fn a_release_of_an_unlisted_repository_is_stored_but_counts_nothing() {
     );
     let m = metrics(&app, "from=2019-05-13&to=2019-05-20").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 0, "{m}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_signed_circleci_deploy_workflow_is_a_build_and_a_deployment_on_the_metrics() {
+    let app = spawn_app(|config| {
+        config.sources.circleci_secret = Some(SecretString::from(CIRCLECI_SECRET));
+        config.routing.circleci_deploy_workflows = vec!["*-deploy".into()];
+    })
+    .await;
+    let body =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../tests/fixtures/circleci/workflow-completed.github-oauth-bitbucket-cloud.json",
+        ))
+        .unwrap();
+    let good = format!("v1={}", sign_hex(CIRCLECI_SECRET.as_bytes(), &body));
+
+    // Refused before anything is read into the store: a wrong secret, no header, a
+    // body changed after signing.
+    let wrong = format!("v1={}", sign_hex(b"not-the-secret", &body));
+    let mut tampered = body.clone();
+    let at = tampered.iter().position(|b| *b == b'5').unwrap();
+    tampered[at] = b'6';
+    let refusals: [(Option<&str>, &[u8], &str); 3] = [
+        (
+            Some(&wrong),
+            &body,
+            "circleci-signature signature does not match",
+        ),
+        (None, &body, "circleci-signature header is missing"),
+        (
+            Some(&good),
+            &tampered,
+            "circleci-signature signature does not match",
+        ),
+    ];
+    for (signature, sent, said) in refusals {
+        let (status, answer) = circleci(&app, signature, sent).await;
+        assert_eq!(status, 401, "{answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(said), "{answer}");
+    }
+    assert_eq!(app.raw_events(), 0, "a refused delivery stores nothing");
+
+    // The real payload, signed among other pairs as CircleCI may send them.
+    let (status, answer) = circleci(&app, Some(&format!("v2=00, {good}")), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["mapped"], 2, "{answer}");
+    assert_eq!(answer["skipped"], Value::Null, "{answer}");
+    assert_eq!(
+        answer["delivery"], "circleci:3888f21b-eaa7-38e3-8f3d-75a63bba8895",
+        "{answer}"
+    );
+    // CircleCI's retry carries the same body id: a repeat.
+    let (status, answer) = circleci(&app, Some(&good), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(app.raw_events(), 1);
+
+    // Stopped 2021-09-01T22:49:34Z.
+    let m = metrics(&app, "from=2021-09-01&to=2021-09-08").await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    let health = &m["build_health"];
+    assert_eq!(health["builds"], 1, "{health}");
+    assert_eq!(health["failed"], 0, "{health}");
+    let m = metrics(
+        &app,
+        "from=2021-09-01&to=2021-09-08&service=webhook-service",
+    )
+    .await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     app.stop().await;
 }

@@ -700,6 +700,14 @@ static SEEDS: LazyLock<Vec<Seed>> = LazyLock::new(|| {
             body: argocd_body(event),
         });
     }
+    for (name, body) in json_fixtures("circleci") {
+        seeds.push(Seed {
+            name,
+            source: Source::Circleci,
+            headers: BTreeMap::new(),
+            body,
+        });
+    }
     seeds
 });
 
@@ -731,6 +739,7 @@ static ROUTINGS: LazyLock<[Routing; 2]> = LazyLock::new(|| {
         ]),
         environment_aliases: BTreeMap::from([("prd".into(), "production".into())]),
         github_deploy_workflows: vec!["*".into()],
+        circleci_deploy_workflows: vec!["*".into()],
         argocd_environments: BTreeMap::from([("velero-test".into(), "prod".into())]),
         ..Routing::default()
     };

@@ -30,5 +30,5 @@ pub use event::{
 pub use names::{
     CommitSha, EventId, ID_MAX_BYTES, NAME_MAX_BYTES, NameError, RepoName, ServiceName,
 };
-pub use settings::{ServiceSettings, Settings};
+pub use settings::{ServiceSettings, Settings, glob_match};
 pub use time::{Period, PeriodError, Timestamp, TimestampError, check_range, parse_timestamp};

@@ -70,13 +70,17 @@ impl Settings {
         &self.production_environments
     }
 
-    /// Whether `environment` (absent: the default) is production: an exact,
-    /// case-insensitive match against the list (`Prod` is; `preprod` is not).
+    /// Whether `environment` (absent: the default) is production: a case-insensitive
+    /// match of the whole name against an entry of the list (`Prod` is; `preprod` is
+    /// not), where `*` in an entry stands for any run of characters (`prod-*` takes
+    /// `prod-eu` and `prod-us`, not `prod`).
     pub fn is_production(&self, environment: Option<&str>) -> bool {
         let env = environment
             .unwrap_or(Self::DEFAULT_ENVIRONMENT)
             .to_lowercase();
-        self.production_environments.contains(&env)
+        self.production_environments
+            .iter()
+            .any(|entry| glob_match(entry, &env))
     }
 
     /// The team the config file gives `service`, if any.
@@ -90,9 +94,55 @@ impl Settings {
     }
 }
 
+/// Matches `text` against `pattern`, where `*` stands for any run of characters: the
+/// one reading of every configured name pattern (production environments, deploy
+/// workflows, release repositories). Case is the caller's to fold.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("deploy*", "deploy-prod"));
+        assert!(glob_match("deploy*", "deploy"));
+        assert!(glob_match("*release", "nightly release"));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-x-c"));
+        assert!(glob_match("release", "release"));
+        assert!(!glob_match("release", "release-2"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn production_entries_may_be_patterns() {
+        let mut s = Settings::default();
+        s.set_production_environments(["production", "Prod-*"]);
+        assert!(s.is_production(Some("prod-eu")));
+        assert!(s.is_production(Some("PROD-US-east")));
+        assert!(s.is_production(None));
+        assert!(!s.is_production(Some("prod")), "`prod-*` needs the dash");
+        assert!(!s.is_production(Some("preprod-eu")));
+        assert!(!s.is_production(Some("production-eu")));
+    }
 
     #[test]
     fn production_matches_whole_names_case_insensitively() {

@@ -109,6 +109,7 @@ pub struct Sources {
     pub cdevents_token: Option<SecretString>,
     pub opsgenie_token: Option<SecretString>,
     pub jira_token: Option<SecretString>,
+    pub circleci_secret: Option<SecretString>,
 }
 
 /// Why the configuration could not be loaded; each names the file or variable.
@@ -278,6 +279,8 @@ struct FileSources {
     opsgenie: FileToken,
     #[serde(default)]
     jira: FileJira,
+    #[serde(default)]
+    circleci: FileCircleci,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -302,6 +305,15 @@ struct FileGithub {
     /// Repositories (globs) whose published releases are deployments.
     #[serde(default)]
     release_repos: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCircleci {
+    secret: Option<String>,
+    /// Workflow names (globs) whose completed workflows are deployments.
+    #[serde(default)]
+    deploy_workflows: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -447,6 +459,7 @@ impl Config {
                 .collect(),
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
             github_release_repos: parsed.sources.github.release_repos,
+            circleci_deploy_workflows: parsed.sources.circleci.deploy_workflows,
             argocd_environments: parsed.sources.argocd.environments,
             jira: JiraRouting {
                 issue_types: parsed
@@ -515,6 +528,7 @@ impl Config {
                 cdevents_token: secret(parsed.sources.cdevents.token),
                 opsgenie_token: secret(parsed.sources.opsgenie.token),
                 jira_token: secret(parsed.sources.jira.token),
+                circleci_secret: secret(parsed.sources.circleci.secret),
             },
             routing,
             nats: parsed
@@ -552,7 +566,7 @@ impl Config {
                     message: "must be a whole number of hours".into(),
                 })?;
         }
-        let secrets: [(&str, &mut Option<SecretString>); 10] = [
+        let secrets: [(&str, &mut Option<SecretString>); 11] = [
             ("SHIPLOG_INGEST_TOKEN", &mut self.tokens.ingest),
             ("SHIPLOG_READ_TOKEN", &mut self.tokens.read),
             ("SHIPLOG_ADMIN_TOKEN", &mut self.tokens.admin),
@@ -566,6 +580,7 @@ impl Config {
             ("SHIPLOG_CDEVENTS_TOKEN", &mut self.sources.cdevents_token),
             ("SHIPLOG_OPSGENIE_TOKEN", &mut self.sources.opsgenie_token),
             ("SHIPLOG_JIRA_TOKEN", &mut self.sources.jira_token),
+            ("SHIPLOG_CIRCLECI_SECRET", &mut self.sources.circleci_secret),
         ];
         for (name, slot) in secrets {
             if let Some(value) = get(name) {

@@ -196,6 +196,7 @@ pub enum WebhookSource {
     Cdevents,
     Opsgenie,
     Jira,
+    Circleci,
 }
 
 /// A string parameter that takes one of `values`, the empty one (taken as absent)
@@ -248,6 +249,7 @@ impl PartialSchema for ReplaySource {
                 "cdevents",
                 "opsgenie",
                 "jira",
+                "circleci",
                 "api",
                 "import",
             ],

@@ -1,7 +1,7 @@
 //! Source parsers: bytes (and headers) in, typed events out, no I/O.
 //!
 //! [`generic`] reads the typed event API. The webhook adapters ([`github`],
-//! [`gitlab`], [`argocd`], [`pagerduty`], [`cdevents`], [`opsgenie`], [`jira`]) each read one sender's
+//! [`gitlab`], [`argocd`], [`pagerduty`], [`cdevents`], [`opsgenie`], [`jira`], [`circleci`]) each read one sender's
 //! deliveries and map them to typed events (SPEC §6). They share:
 //!
 //! - [`Incoming`]: one delivery as received (event type, the headers that matter,
@@ -19,6 +19,7 @@
 
 pub mod argocd;
 pub mod cdevents;
+pub mod circleci;
 pub(crate) mod commits;
 pub mod generic;
 pub mod github;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+pub use shiplog_model::glob_match;
 use shiplog_model::{ServiceSettings, Settings};
 
 /// The mapping config the adapters read.
@@ -17,6 +18,9 @@ pub struct Routing {
     /// `[sources.github] release_repos`: repositories (globs, as above) whose
     /// published releases are deployments.
     pub github_release_repos: Vec<String>,
+    /// `[sources.circleci] deploy_workflows`: CircleCI workflow names (globs, as
+    /// above) whose completed workflows are deployments.
+    pub circleci_deploy_workflows: Vec<String>,
     /// ArgoCD application → environment, over the app's `environment` label.
     pub argocd_environments: BTreeMap<String, String>,
     /// `[sources.jira]`: which issues are incidents and where their service is written.
@@ -74,6 +78,28 @@ impl Routing {
     /// Whether a GitHub workflow called `name` is a deployment.
     pub fn is_deploy_workflow(&self, name: &str) -> bool {
         matches_any(&self.github_deploy_workflows, name)
+    }
+
+    /// Whether a CircleCI workflow called `name` is a deployment.
+    pub fn is_circleci_deploy_workflow(&self, name: &str) -> bool {
+        matches_any(&self.circleci_deploy_workflows, name)
+    }
+
+    /// The service a deploy workflow (GitHub Actions, CircleCI) of `repo` deploys.
+    ///
+    /// A workflow's name (`Deploy`, `CD`) is what its authors called the workflow, not
+    /// a service. [`Routing::repo_service`] takes a deploy name at its word when no
+    /// service claims the repository (the name becomes the service), which would file
+    /// every unconfigured repository's deployments under a service called `Deploy`. So
+    /// the name is passed only when a configured service lists it, as its own name or
+    /// under `deploy_names` (how a monorepo's deploy workflows are told apart); otherwise
+    /// the repository alone decides.
+    pub fn deploy_service(&self, repo: &str, workflow: &str) -> Result<String, String> {
+        let listed = self
+            .services
+            .iter()
+            .any(|(name, service)| Self::claims(name, service, workflow));
+        self.repo_service(repo, listed.then_some(workflow))
     }
 
     /// Whether a published release of GitHub repository `repo` is a deployment.
@@ -266,26 +292,6 @@ pub fn matches_any(patterns: &[String], name: &str) -> bool {
         .any(|pattern| glob_match(&pattern.to_lowercase(), &name))
 }
 
-/// Matches `text` against `pattern`, where `*` stands for any run of characters.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,18 +302,6 @@ mod tests {
             deploy_names: deploy_names.iter().map(|s| (*s).into()).collect(),
             ..ServiceSettings::default()
         }
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("deploy*", "deploy-prod"));
-        assert!(glob_match("deploy*", "deploy"));
-        assert!(glob_match("*release", "nightly release"));
-        assert!(glob_match("a*b*c", "a-x-b-y-c"));
-        assert!(!glob_match("a*b*c", "a-x-c"));
-        assert!(glob_match("release", "release"));
-        assert!(!glob_match("release", "release-2"));
-        assert!(!glob_match("ab*ba", "aba"));
     }
 
     #[test]
@@ -334,6 +328,34 @@ mod tests {
             r.repo_service("acme/shop", Some("Search")).unwrap(),
             "search"
         );
+    }
+
+    #[test]
+    fn a_workflow_name_is_not_taken_for_a_service_unless_the_config_lists_it() {
+        let mut routing = Routing::default();
+        assert_eq!(
+            routing.deploy_service("acme/shop", "Deploy").unwrap(),
+            "shop"
+        );
+        routing.services.insert(
+            "checkout".into(),
+            service("acme/shop", &["deploy-checkout"]),
+        );
+        routing
+            .services
+            .insert("search".into(), service("acme/shop", &[]));
+        assert_eq!(
+            routing
+                .deploy_service("acme/shop", "Deploy-Checkout")
+                .unwrap(),
+            "checkout"
+        );
+        assert_eq!(
+            routing.deploy_service("acme/shop", "search").unwrap(),
+            "search"
+        );
+        let refused = routing.deploy_service("acme/shop", "Deploy").unwrap_err();
+        assert!(refused.contains("checkout, search"), "{refused}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn hmac(secret: &[u8], body: &[u8]) -> HmacSha256 {
 pub const GITHUB_HEADER: &str = "x-hub-signature-256";
 pub const GITLAB_HEADER: &str = "x-gitlab-token";
 pub const PAGERDUTY_HEADER: &str = "x-pagerduty-signature";
+pub const CIRCLECI_HEADER: &str = "circleci-signature";
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
 pub fn verify_github(
@@ -83,6 +84,38 @@ pub fn verify_pagerduty(
     }
 }
 
+/// CircleCI outbound webhooks: `circleci-signature: v1=<hex HMAC-SHA256 of the raw
+/// body>`, a comma-separated list of `key=value` pairs of which only `v1` is a
+/// signature today; any `v1` that matches is enough, other keys are ignored.
+pub fn verify_circleci(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing("circleci-signature"))?;
+    let mac = hmac(secret, body);
+    let mut any_v1 = false;
+    for part in header.split(',') {
+        let Some(hex_sig) = part.trim().strip_prefix("v1=") else {
+            continue;
+        };
+        any_v1 = true;
+        if let Ok(tag) = hex::decode(hex_sig.trim())
+            && mac.clone().verify_slice(&tag).is_ok()
+        {
+            return Ok(());
+        }
+    }
+    if any_v1 {
+        Err(SignatureError::Mismatch("circleci-signature signature"))
+    } else {
+        Err(SignatureError::Malformed(
+            "circleci-signature",
+            "it carries no v1= signature",
+        ))
+    }
+}
+
 /// Whether a presented token is the expected one (SPEC §5): compared in constant time
 /// after trimming surrounding whitespace on both sides, since a secret mounted from a
 /// file often ends in a newline. The one comparison of every token Shiplog checks.
@@ -105,7 +138,7 @@ pub fn verify_token(
     }
 }
 
-/// The hex HMAC-SHA256 of `body`, as GitHub and PagerDuty sign it: for tests and for
+/// The hex HMAC-SHA256 of `body`, as GitHub, PagerDuty and CircleCI sign it: for tests and for
 /// `shiplog notify`-style senders.
 pub fn sign_hex(secret: &[u8], body: &[u8]) -> String {
     hex::encode(hmac(secret, body).finalize().into_bytes())
@@ -185,6 +218,48 @@ mod tests {
         assert_eq!(
             verify_pagerduty(b"current", body, None),
             Err(SignatureError::Missing("X-PagerDuty-Signature"))
+        );
+    }
+
+    #[test]
+    fn circleci_takes_any_v1_among_its_pairs() {
+        let body = br#"{"id":"3888f21b-eaa7-38e3-8f3d-75a63bba8895","type":"workflow-completed"}"#;
+        let good = sign_hex(b"circle-secret", body);
+        assert_eq!(
+            verify_circleci(b"circle-secret", body, Some(&format!("v1={good}"))),
+            Ok(())
+        );
+        // Several pairs, unknown keys among them: any matching v1 is enough.
+        let other = sign_hex(b"old-secret", body);
+        let header = format!("v2=abcd, v1={other}, v1={good}");
+        assert_eq!(
+            verify_circleci(b"circle-secret", body, Some(&header)),
+            Ok(())
+        );
+        assert_eq!(
+            verify_circleci(b"wrong secret", body, Some(&header)),
+            Err(SignatureError::Mismatch("circleci-signature signature"))
+        );
+        assert_eq!(
+            verify_circleci(b"circle-secret", b"{}", Some(&header)),
+            Err(SignatureError::Mismatch("circleci-signature signature")),
+            "a tampered body fails"
+        );
+        assert_eq!(
+            verify_circleci(b"circle-secret", body, Some("v1=zz")),
+            Err(SignatureError::Mismatch("circleci-signature signature"))
+        );
+        assert!(matches!(
+            verify_circleci(b"circle-secret", body, Some(&good)),
+            Err(SignatureError::Malformed(..))
+        ));
+        assert!(matches!(
+            verify_circleci(b"circle-secret", body, Some(&format!("sha256={good}"))),
+            Err(SignatureError::Malformed(..))
+        ));
+        assert_eq!(
+            verify_circleci(b"circle-secret", body, None),
+            Err(SignatureError::Missing("circleci-signature"))
         );
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 
 use shiplog_model::Event;
 
-use super::{Routing, argocd, cdevents, github, gitlab, jira, opsgenie, pagerduty};
+use super::{Routing, argocd, cdevents, circleci, github, gitlab, jira, opsgenie, pagerduty};
 
 /// A webhook sender Shiplog has an adapter for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,10 +18,11 @@ pub enum Source {
     Cdevents,
     Opsgenie,
     Jira,
+    Circleci,
 }
 
 impl Source {
-    pub const ALL: [Source; 7] = [
+    pub const ALL: [Source; 8] = [
         Self::Github,
         Self::Gitlab,
         Self::Argocd,
@@ -29,6 +30,7 @@ impl Source {
         Self::Cdevents,
         Self::Opsgenie,
         Self::Jira,
+        Self::Circleci,
     ];
 
     /// The name in URLs (`/webhooks/{name}`), the raw log and the CLI.
@@ -41,6 +43,7 @@ impl Source {
             Self::Cdevents => "cdevents",
             Self::Opsgenie => "opsgenie",
             Self::Jira => "jira",
+            Self::Circleci => "circleci",
         }
     }
 
@@ -59,6 +62,8 @@ impl Source {
             Self::Cdevents => cdevents::KEPT_HEADERS,
             Self::Opsgenie => &[],
             Self::Jira => &[jira::DELIVERY_HEADER],
+            // CircleCI sends no delivery id header: the body's `id` is the delivery id.
+            Self::Circleci => &[circleci::EVENT_HEADER],
         }
     }
 }
@@ -163,6 +168,7 @@ pub fn map_or_keep(
             Source::Gitlab => ("x-gitlab-event", "x-gitlab-event-uuid"),
             Source::Cdevents => ("ce-type", "ce-id"),
             Source::Jira => ("", jira::DELIVERY_HEADER),
+            Source::Circleci => (circleci::EVENT_HEADER, ""),
             Source::Argocd | Source::Pagerduty | Source::Opsgenie => ("", ""),
         };
         Mapping::skipped(
@@ -189,6 +195,7 @@ pub fn map(
         Source::Cdevents => cdevents::map(incoming, routing),
         Source::Opsgenie => opsgenie::map(incoming, routing),
         Source::Jira => jira::map(incoming, routing),
+        Source::Circleci => circleci::map(incoming, routing),
     }?;
     match mapping.events.iter().find_map(Event::oversized) {
         None => Ok(mapping),

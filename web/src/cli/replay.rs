@@ -12,7 +12,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "PATH")]
     pub db: Option<std::path::PathBuf>,
     /// Only deliveries of this source (github, gitlab, argocd, pagerduty, cdevents,
-    /// opsgenie, jira, api, import); default: all.
+    /// opsgenie, jira, circleci, api, import); default: all.
     #[arg(long)]
     pub source: Option<String>,
     /// Only deliveries received on or after this day (YYYY-MM-DD) or instant.

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use shiplog_ingest::sources::signature::{
-    self, GITHUB_HEADER, GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
+    self, CIRCLECI_HEADER, GITHUB_HEADER, GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
 };
 use shiplog_ingest::sources::{Incoming, Source, map_or_keep};
 use shiplog_ingest::webhook_delivery;
@@ -68,7 +68,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A sender's check of its signature header over the body, with its secret.
 type Verify = fn(&[u8], &[u8], Option<&str>) -> Result<(), SignatureError>;
 
-/// A signature over the body (GitHub, PagerDuty), checked once the body is read.
+/// A signature over the body (GitHub, PagerDuty, CircleCI), checked once the body is read.
 struct BodySignature<'a> {
     secret: &'a [u8],
     header: Option<&'a str>,
@@ -84,7 +84,7 @@ impl BodySignature<'_> {
 
 /// What the headers alone can prove, checked before a byte of the body is read: a
 /// token scheme (GitLab, ArgoCD, CDEvents, Opsgenie, Jira) whole; a signature over the body (GitHub,
-/// PagerDuty) as far as its secret is configured and its header present, the rest of
+/// PagerDuty, CircleCI) as far as its secret is configured and its header present, the rest of
 /// it returned for when the body has been read.
 fn admit<'a>(
     config: &'a Config,
@@ -130,6 +130,13 @@ fn admit<'a>(
             "X-PagerDuty-Signature",
             signature::verify_pagerduty,
         ),
+        Source::Circleci => signed(
+            sources.circleci_secret.as_ref(),
+            "SHIPLOG_CIRCLECI_SECRET",
+            CIRCLECI_HEADER,
+            "circleci-signature",
+            signature::verify_circleci,
+        ),
         Source::Gitlab => token(
             signature::verify_token(
                 secret_of(sources.gitlab_token.as_ref(), "SHIPLOG_GITLAB_TOKEN")?,
@@ -163,7 +170,7 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
     path = "/webhooks/{source}",
     tag = "ingest",
     params(
-        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty, cdevents, opsgenie or jira"),
+        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty, cdevents, opsgenie, jira or circleci"),
         ("token" = Option<String>, Query, description = "ArgoCD's, CDEvents', Opsgenie's or Jira's token, when no `Authorization` header can be sent (Jira Cloud's webhooks send none)"),
         ("X-Hub-Signature-256" = Option<String>, Header, description = "GitHub's HMAC-SHA256 of the body"),
         ("X-GitHub-Delivery" = Option<String>, Header, description = "GitHub's delivery id"),
@@ -171,6 +178,8 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
         ("X-Gitlab-Token" = Option<String>, Header, description = "GitLab's token"),
         ("X-PagerDuty-Signature" = Option<String>, Header, description = "PagerDuty's `v1=` HMAC list"),
         ("X-Atlassian-Webhook-Identifier" = Option<String>, Header, description = "Jira Cloud's delivery id"),
+        ("circleci-signature" = Option<String>, Header, description = "CircleCI's `v1=` HMAC-SHA256 of the body"),
+        ("circleci-event-type" = Option<String>, Header, description = "CircleCI's event type"),
     ),
     request_body(description = "The sender's JSON payload", content((serde_json::Value = "application/json"))),
     responses(

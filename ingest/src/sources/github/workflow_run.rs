@@ -61,7 +61,7 @@ pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome
     let Some(name) = name.filter(|name| routing.is_deploy_workflow(name)) else {
         return Ok(outcome);
     };
-    match deploy_service(routing, repo.as_str(), name) {
+    match routing.deploy_service(repo.as_str(), name) {
         Ok(service) => outcome.events.push(Event::Deployment(Deployment {
             id,
             service: service_name(&service, "the service map")?,
@@ -83,65 +83,4 @@ pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome
         }
     }
     Ok(outcome)
-}
-
-/// The service a deploy workflow of `repo` deploys.
-///
-/// A workflow's name (`Deploy`, `CD`) is what its authors called the workflow, not
-/// a service. [`Routing::repo_service`] takes a deploy name at its word when no
-/// service claims the repository (the name becomes the service), which would file
-/// every unconfigured repository's deployments under a service called `Deploy`. So
-/// the name is passed only when a configured service lists it, as its own name or
-/// under `deploy_names` (how a monorepo's deploy workflows are told apart); otherwise
-/// the repository alone decides.
-fn deploy_service(routing: &Routing, repo: &str, workflow: &str) -> Result<String, String> {
-    let listed = routing.services.iter().any(|(name, service)| {
-        name.eq_ignore_ascii_case(workflow)
-            || service
-                .deploy_names
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(workflow))
-    });
-    routing.repo_service(repo, listed.then_some(workflow))
-}
-
-#[cfg(test)]
-mod tests {
-    use shiplog_model::ServiceSettings;
-
-    use super::*;
-
-    fn service(repo: &str, deploy_names: &[&str]) -> ServiceSettings {
-        ServiceSettings {
-            repo: Some(repo.into()),
-            deploy_names: deploy_names.iter().map(|d| (*d).into()).collect(),
-            ..ServiceSettings::default()
-        }
-    }
-
-    #[test]
-    fn a_workflow_name_is_not_taken_for_a_service_unless_the_config_lists_it() {
-        let mut routing = Routing::default();
-        assert_eq!(
-            deploy_service(&routing, "acme/shop", "Deploy").unwrap(),
-            "shop"
-        );
-        routing.services.insert(
-            "checkout".into(),
-            service("acme/shop", &["deploy-checkout"]),
-        );
-        routing
-            .services
-            .insert("search".into(), service("acme/shop", &[]));
-        assert_eq!(
-            deploy_service(&routing, "acme/shop", "Deploy-Checkout").unwrap(),
-            "checkout"
-        );
-        assert_eq!(
-            deploy_service(&routing, "acme/shop", "search").unwrap(),
-            "search"
-        );
-        let refused = deploy_service(&routing, "acme/shop", "Deploy").unwrap_err();
-        assert!(refused.contains("checkout, search"), "{refused}");
-    }
 }
