@@ -12,10 +12,11 @@
 //! and skipped. The body's top-level `id` is the delivery id, the same on CircleCI's
 //! retries.
 
-use shiplog_model::{Build, Deployment, Event, RepoName, Status};
+use shiplog_model::{Build, Event, RepoName, Status};
 
 use super::argocd::repo_from_url;
-use super::payload::{Node, event_id, parse_json, service_name};
+use super::deploy_workflow::add_deployment;
+use super::payload::{Node, event_id, parse_json};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// The header naming the event type; the body's `type` says the same.
@@ -86,42 +87,25 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
     let finished_at = workflow.time("stopped_at")?;
     let id = event_id(&format!("circleci:{workflow_id}"), "workflow.id")?;
 
-    let mut mapping = Mapping::one(
-        event,
-        delivery_id.clone(),
-        Event::Build(Build {
-            id: id.clone(),
-            repo: repo.clone(),
-            sha: sha.clone(),
-            status: Status::new(status),
-            branch,
-            started_at,
-            finished_at,
-            provider: Some("circleci".to_owned()),
-        }),
-    );
-    if !routing.is_circleci_deploy_workflow(name) {
-        return Ok(mapping);
-    }
-    match routing.deploy_service(repo.as_str(), name) {
-        Ok(service) => mapping.events.push(Event::Deployment(Deployment {
-            id,
-            service: service_name(&service, "the service map")?,
-            // A workflow names no environment; absent means production (SPEC §2).
-            environment: None,
-            repo: Some(repo),
-            sha,
-            status: Some(Status::new(status)),
-            started_at,
-            finished_at,
-            team: None,
-            commits: None,
-        })),
-        Err(reason) => {
-            mapping.skipped = Some(format!(
-                "deploy workflow {name:?}: the build is mapped, the deployment is not: {reason}"
-            ));
-        }
+    let build = Build {
+        id,
+        repo,
+        sha,
+        status: Status::new(status),
+        branch,
+        started_at,
+        finished_at,
+        provider: Some("circleci".to_owned()),
+    };
+    let mut mapping = Mapping::one(event, delivery_id.clone(), Event::Build(build.clone()));
+    if routing.is_circleci_deploy_workflow(name) {
+        add_deployment(
+            &mut mapping.events,
+            &mut mapping.skipped,
+            routing,
+            &build,
+            name,
+        )?;
     }
     Ok(mapping)
 }

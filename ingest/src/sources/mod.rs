@@ -21,6 +21,7 @@ pub mod argocd;
 pub mod cdevents;
 pub mod circleci;
 pub(crate) mod commits;
+mod deploy_workflow;
 pub mod generic;
 pub mod github;
 pub mod gitlab;

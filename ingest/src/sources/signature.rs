@@ -60,28 +60,13 @@ pub fn verify_pagerduty(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing("X-PagerDuty-Signature"))?;
-    let mac = hmac(secret, body);
-    let mut any_v1 = false;
-    for part in header.split(',') {
-        let Some(hex_sig) = part.trim().strip_prefix("v1=") else {
-            continue;
-        };
-        any_v1 = true;
-        if let Ok(tag) = hex::decode(hex_sig)
-            && mac.clone().verify_slice(&tag).is_ok()
-        {
-            return Ok(());
-        }
-    }
-    if any_v1 {
-        Err(SignatureError::Mismatch("X-PagerDuty-Signature signature"))
-    } else {
-        Err(SignatureError::Malformed(
-            "X-PagerDuty-Signature",
-            "it carries no v1= signature",
-        ))
-    }
+    any_v1_matches(
+        "X-PagerDuty-Signature",
+        "X-PagerDuty-Signature signature",
+        secret,
+        body,
+        header,
+    )
 }
 
 /// CircleCI outbound webhooks: `circleci-signature: v1=<hex HMAC-SHA256 of the raw
@@ -92,7 +77,28 @@ pub fn verify_circleci(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing("circleci-signature"))?;
+    any_v1_matches(
+        "circleci-signature",
+        "circleci-signature signature",
+        secret,
+        body,
+        header,
+    )
+}
+
+/// The check PagerDuty and CircleCI share: `name` carries comma-separated `key=value`
+/// pairs, each `v1` a hex HMAC-SHA256 of the body (one per active secret); one match
+/// is enough, other keys are ignored, and a header with no `v1` is malformed.
+/// `signature` names the signature in the mismatch error (`the {signature} does not
+/// match`).
+fn any_v1_matches(
+    name: &'static str,
+    signature: &'static str,
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing(name))?;
     let mac = hmac(secret, body);
     let mut any_v1 = false;
     for part in header.split(',') {
@@ -107,10 +113,10 @@ pub fn verify_circleci(
         }
     }
     if any_v1 {
-        Err(SignatureError::Mismatch("circleci-signature signature"))
+        Err(SignatureError::Mismatch(signature))
     } else {
         Err(SignatureError::Malformed(
-            "circleci-signature",
+            name,
             "it carries no v1= signature",
         ))
     }

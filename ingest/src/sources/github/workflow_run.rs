@@ -1,10 +1,11 @@
 //! `workflow_run` deliveries → builds, and also deployments when the workflow is one
 //! the config lists under `[sources.github] deploy_workflows`.
 
-use shiplog_model::{Build, Deployment, Event, Status};
+use shiplog_model::{Build, Event, Status};
 
 use super::delivery::Outcome;
-use crate::sources::payload::{Node, event_id, service_name};
+use crate::sources::deploy_workflow::add_deployment;
+use crate::sources::payload::{Node, event_id};
 use crate::sources::{MapError, Routing};
 
 pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome, MapError> {
@@ -48,39 +49,25 @@ pub(super) fn workflow_run(root: &Node<'_>, routing: &Routing) -> Result<Outcome
     let sha = run.sha("head_sha")?;
     let started_at = run.opt_time("run_started_at")?;
     let finished_at = run.time("updated_at")?;
-    let mut outcome = Outcome::events(vec![Event::Build(Build {
-        id: id.clone(),
-        repo: repo.clone(),
-        sha: sha.clone(),
+    let build = Build {
+        id,
+        repo,
+        sha,
         status: Status::new(status),
         branch: run.opt_str("head_branch")?.map(str::to_owned),
         started_at,
         finished_at,
         provider: Some("github-actions".to_owned()),
-    })]);
-    let Some(name) = name.filter(|name| routing.is_deploy_workflow(name)) else {
-        return Ok(outcome);
     };
-    match routing.deploy_service(repo.as_str(), name) {
-        Ok(service) => outcome.events.push(Event::Deployment(Deployment {
-            id,
-            service: service_name(&service, "the service map")?,
-            // A workflow run names no environment; absent means production (SPEC §2),
-            // and a later event that does name one is not overruled by a default.
-            environment: None,
-            repo: Some(repo),
-            sha,
-            status: Some(Status::new(status)),
-            started_at,
-            finished_at,
-            team: None,
-            commits: None,
-        })),
-        Err(reason) => {
-            outcome.skipped = Some(format!(
-                "deploy workflow {name:?}: the build is mapped, the deployment is not: {reason}"
-            ));
-        }
+    let mut outcome = Outcome::events(vec![Event::Build(build.clone())]);
+    if let Some(name) = name.filter(|name| routing.is_deploy_workflow(name)) {
+        add_deployment(
+            &mut outcome.events,
+            &mut outcome.skipped,
+            routing,
+            &build,
+            name,
+        )?;
     }
     Ok(outcome)
 }
