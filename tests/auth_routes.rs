@@ -28,6 +28,8 @@ const CDEVENTS_TOKEN: &str = "test-cdevents-token";
 const OPSGENIE_TOKEN: &str = "test-opsgenie-token";
 const JIRA_TOKEN: &str = "test-jira-token";
 const CIRCLECI_SECRET: &str = "test-circleci-secret";
+const ARGO_ROLLOUTS_TOKEN: &str = "test-argo-rollouts-token";
+const BUILDKITE_SECRET: &str = "test-buildkite-secret";
 
 /// A client that shows redirects instead of following them (a page's right `?token=`
 /// is answered `303` with the cookie) and keeps no cookies.
@@ -165,7 +167,7 @@ fn refusal(access: Access, shown: Shown<'_>) -> Option<Vec<&'static str>> {
 const API_TOKENS: [&str; 3] = [INGEST_TOKEN, READ_TOKEN, ADMIN_TOKEN];
 
 /// Every source's secret, for "another scope's token" on a webhook.
-const SOURCE_SECRETS: [&str; 8] = [
+const SOURCE_SECRETS: [&str; 10] = [
     GITHUB_SECRET,
     GITLAB_TOKEN,
     PAGERDUTY_SECRET,
@@ -174,6 +176,8 @@ const SOURCE_SECRETS: [&str; 8] = [
     OPSGENIE_TOKEN,
     JIRA_TOKEN,
     CIRCLECI_SECRET,
+    ARGO_ROLLOUTS_TOKEN,
+    BUILDKITE_SECRET,
 ];
 
 /// The variable that configures `source`'s secret.
@@ -187,6 +191,8 @@ fn variable_of(source: Source) -> &'static str {
         Source::Opsgenie => "SHIPLOG_OPSGENIE_TOKEN",
         Source::Jira => "SHIPLOG_JIRA_TOKEN",
         Source::Circleci => "SHIPLOG_CIRCLECI_SECRET",
+        Source::ArgoRollouts => "SHIPLOG_ARGO_ROLLOUTS_TOKEN",
+        Source::Buildkite => "SHIPLOG_BUILDKITE_SECRET",
     }
 }
 
@@ -200,6 +206,8 @@ fn secret_of(source: Source) -> &'static str {
         Source::Opsgenie => OPSGENIE_TOKEN,
         Source::Jira => JIRA_TOKEN,
         Source::Circleci => CIRCLECI_SECRET,
+        Source::ArgoRollouts => ARGO_ROLLOUTS_TOKEN,
+        Source::Buildkite => BUILDKITE_SECRET,
     }
 }
 
@@ -231,10 +239,20 @@ fn webhook(
         Source::Github => builder.header("x-hub-signature-256", format!("sha256={signature}")),
         Source::Pagerduty => builder.header("x-pagerduty-signature", format!("v1={signature}")),
         Source::Circleci => builder.header("circleci-signature", format!("v1={signature}")),
-        Source::Gitlab => builder.header("x-gitlab-token", secret),
-        Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => {
-            builder.bearer_auth(secret)
+        Source::Buildkite => {
+            let signed = format!("1700000000.{body}");
+            let signature = sign_hex(secret.as_bytes(), signed.as_bytes());
+            builder.header(
+                "x-buildkite-signature",
+                format!("timestamp=1700000000,signature={signature}"),
+            )
         }
+        Source::Gitlab => builder.header("x-gitlab-token", secret),
+        Source::Argocd
+        | Source::ArgoRollouts
+        | Source::Cdevents
+        | Source::Opsgenie
+        | Source::Jira => builder.bearer_auth(secret),
     }
 }
 
@@ -284,6 +302,14 @@ fn webhook_refusals(source: Source) -> (Vec<&'static str>, Vec<&'static str>) {
             vec!["circleci-signature header is missing"],
             vec!["circleci-signature signature does not match"],
         ),
+        Source::ArgoRollouts => (
+            vec!["missing token", "SHIPLOG_ARGO_ROLLOUTS_TOKEN"],
+            vec!["wrong token", "SHIPLOG_ARGO_ROLLOUTS_TOKEN"],
+        ),
+        Source::Buildkite => (
+            vec!["X-Buildkite-Signature (or X-Buildkite-Token) header is missing"],
+            vec!["X-Buildkite-Signature signature does not match"],
+        ),
     }
 }
 
@@ -299,6 +325,8 @@ fn every_secret(config: &mut shiplog_web::Config) {
     sources.opsgenie_token = Some(SecretString::from(OPSGENIE_TOKEN));
     sources.jira_token = Some(SecretString::from(JIRA_TOKEN));
     sources.circleci_secret = Some(SecretString::from(CIRCLECI_SECRET));
+    sources.argo_rollouts_token = Some(SecretString::from(ARGO_ROLLOUTS_TOKEN));
+    sources.buildkite_secret = Some(SecretString::from(BUILDKITE_SECRET));
 }
 
 #[test]
@@ -390,7 +418,11 @@ async fn every_route_lets_in_only_its_own_token() {
         }
         // An API token in the `Authorization` header opens no webhook.
         let by_bearer: &[&str] = match source {
-            Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => wrong.as_slice(),
+            Source::Argocd
+            | Source::ArgoRollouts
+            | Source::Cdevents
+            | Source::Opsgenie
+            | Source::Jira => wrong.as_slice(),
             _ => missing.as_slice(),
         };
         for token in API_TOKENS {
@@ -438,9 +470,11 @@ async fn with_no_tokens_reads_are_open_and_everything_else_refused() {
                     let got = answer(&route, builder.send().await.unwrap()).await;
                     let said = match source {
                         // The bearer schemes say it as the API routes do.
-                        Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira => {
-                            "disabled until"
-                        }
+                        Source::Argocd
+                        | Source::ArgoRollouts
+                        | Source::Cdevents
+                        | Source::Opsgenie
+                        | Source::Jira => "disabled until",
                         _ => "not configured",
                     };
                     let words = [said, variable_of(source)];
@@ -507,7 +541,7 @@ fn without_colours(text: &str) -> String {
 }
 
 /// Distinctive values, so that a leak cannot match by chance.
-const SECRETS: [(&str, &str); 11] = [
+const SECRETS: [(&str, &str); 13] = [
     ("SHIPLOG_INGEST_TOKEN", "ingest-Zq81-secret"),
     ("SHIPLOG_READ_TOKEN", "read-Kx27-secret"),
     ("SHIPLOG_ADMIN_TOKEN", "admin-Wm64-secret"),
@@ -519,6 +553,8 @@ const SECRETS: [(&str, &str); 11] = [
     ("SHIPLOG_OPSGENIE_TOKEN", "opsgenie-Gs38-secret"),
     ("SHIPLOG_JIRA_TOKEN", "jira-Ji47-secret"),
     ("SHIPLOG_CIRCLECI_SECRET", "circleci-Cc29-secret"),
+    ("SHIPLOG_ARGO_ROLLOUTS_TOKEN", "rollouts-Ar58-secret"),
+    ("SHIPLOG_BUILDKITE_SECRET", "buildkite-Bk61-secret"),
 ];
 
 /// Tokens presented that are not the configured ones: not to be echoed either.
@@ -541,7 +577,8 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
             "[sources.github]\nsecret = \"{}\"\n[sources.gitlab]\ntoken = \"{}\"\n\
              [sources.pagerduty]\nsecret = \"{}\"\n[sources.argocd]\ntoken = \"{}\"\n\
              [sources.cdevents]\ntoken = \"{}\"\n[sources.opsgenie]\ntoken = \"{}\"\n\
-             [sources.jira]\ntoken = \"{}\"\n[sources.circleci]\nsecret = \"{}\"\n",
+             [sources.jira]\ntoken = \"{}\"\n[sources.circleci]\nsecret = \"{}\"\n\
+             [sources.argo_rollouts]\ntoken = \"{}\"\n[sources.buildkite]\nsecret = \"{}\"\n",
             secret("SHIPLOG_GITHUB_SECRET"),
             secret("SHIPLOG_GITLAB_TOKEN"),
             secret("SHIPLOG_PAGERDUTY_SECRET"),
@@ -550,6 +587,8 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
             secret("SHIPLOG_OPSGENIE_TOKEN"),
             secret("SHIPLOG_JIRA_TOKEN"),
             secret("SHIPLOG_CIRCLECI_SECRET"),
+            secret("SHIPLOG_ARGO_ROLLOUTS_TOKEN"),
+            secret("SHIPLOG_BUILDKITE_SECRET"),
         ),
     )
     .unwrap();
@@ -606,7 +645,11 @@ async fn no_secret_shows_in_the_log_an_answer_or_the_raw_log() {
         let mut stored = vec![webhook(&client, &base, source, Some(own), &body)];
         if matches!(
             source,
-            Source::Argocd | Source::Cdevents | Source::Opsgenie | Source::Jira
+            Source::Argocd
+                | Source::ArgoRollouts
+                | Source::Cdevents
+                | Source::Opsgenie
+                | Source::Jira
         ) {
             let url = format!("{base}/webhooks/{source}?token={own}");
             let body = format!("{{\"by\":\"query\",{}", &body[1..]);

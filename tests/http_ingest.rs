@@ -297,6 +297,88 @@ async fn region_metrics(configure: impl FnOnce(&mut shiplog_web::Config)) -> Val
     serde_json::from_str(&text).unwrap()
 }
 
+/// Two releases to two regions and an incident, for `multi_region_window_hours`:
+/// c1 to `prod-eu` at 03-02 10:00 and `prod-us` at 12:00; an incident 13:00–14:00
+/// naming nothing; c2 to `prod-eu` at 03-04 06:00 and `prod-us` 27 hours later.
+const MULTI_REGION: &str = concat!(
+    r#"{"type":"change","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","committed_at":"2026-03-02T00:00:00Z"}"#,
+    "\n",
+    r#"{"type":"change","repo":"acme/shop","sha":"2222222222222222222222222222222222222222","parents":["1111111111111111111111111111111111111111"],"committed_at":"2026-03-04T00:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"eu1","service":"shop","environment":"prod-eu","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-02T10:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"us1","service":"shop","environment":"prod-us","repo":"acme/shop","sha":"1111111111111111111111111111111111111111","finished_at":"2026-03-02T12:00:00Z"}"#,
+    "\n",
+    r#"{"type":"incident","id":"inc-1","service":"shop","opened_at":"2026-03-02T13:00:00Z","resolved_at":"2026-03-02T14:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"eu2","service":"shop","environment":"prod-eu","repo":"acme/shop","sha":"2222222222222222222222222222222222222222","finished_at":"2026-03-04T06:00:00Z"}"#,
+    "\n",
+    r#"{"type":"deployment","id":"us2","service":"shop","environment":"prod-us","repo":"acme/shop","sha":"2222222222222222222222222222222222222222","finished_at":"2026-03-05T09:00:00Z"}"#,
+    "\n",
+);
+
+#[tokio::test]
+async fn a_release_reaching_several_regions_within_the_window_can_count_once() {
+    let run = |window: Option<u32>| async move {
+        let app = spawn_app(move |config| {
+            config.settings.set_production_environments(["prod-*"]);
+            config.settings.multi_region_window_hours = window;
+        })
+        .await;
+        let (status, answer) = app.post_events(MULTI_REGION, "application/x-ndjson").await;
+        assert_eq!(status, 202, "{answer}");
+        let (status, text) = app
+            .get_text("/api/v1/metrics?from=2026-03-02&to=2026-03-09")
+            .await;
+        assert_eq!(status, 200, "{text}");
+        let (status, page) = app
+            .get_text("/services/shop?from=2026-03-02&to=2026-03-09")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        app.stop().await;
+        (serde_json::from_str::<Value>(&text).unwrap(), page)
+    };
+
+    // Off (the default): four deployments. us1 and us2 are redeploys (empty change
+    // sets), so the two lead-time samples are Europe's: c1 10 h, c2 6 h. The incident
+    // goes to the latest deployment before it, us1 (rule c): 1 of 4 failed, recovered
+    // 2 h after it, and eu2 after it is rework.
+    let (m, page) = run(None).await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 4, "{m}");
+    assert_eq!(m["deployment_frequency"]["deploy_days"], 3, "{m}");
+    assert_eq!(m["lead_time"]["samples"], 2, "{m}");
+    assert_eq!(m["lead_time"]["median_hours"], 8.0, "{m}");
+    assert_eq!(m["change_failure_rate"]["failed"], 1, "{m}");
+    assert_eq!(m["change_failure_rate"]["rate"], 0.25, "{m}");
+    assert_eq!(m["failed_deployment_recovery"]["median_hours"], 2.0, "{m}");
+    assert_eq!(m["rework_rate"]["rework"], 1, "{m}");
+    assert!(
+        !page.contains("another region of a release"),
+        "nothing merged"
+    );
+
+    // On, 24 h: us1 is c1's release reaching the US 2 h after Europe, one deployment
+    // with eu1; us2 came 27 h after eu2, past the window, and counts. Three
+    // deployments, the same two samples (each commit once, to the first region's
+    // finish); the incident now goes to eu1 (the latest deployment before it), 1 of 3
+    // failed, recovered 4 h after eu1.
+    let (m, page) = run(Some(24)).await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 3, "{m}");
+    assert_eq!(m["deployment_frequency"]["deploy_days"], 3, "{m}");
+    assert_eq!(m["lead_time"]["samples"], 2, "{m}");
+    assert_eq!(m["lead_time"]["median_hours"], 8.0, "{m}");
+    assert_eq!(m["change_failure_rate"]["failed"], 1, "{m}");
+    assert_eq!(m["change_failure_rate"]["rate"], 0.3333, "{m}");
+    assert_eq!(m["failed_deployment_recovery"]["median_hours"], 4.0, "{m}");
+    assert_eq!(m["rework_rate"]["rework"], 1, "{m}");
+    // The service's timeline still shows the US's rollout of c1, marked as such.
+    assert!(page.contains("us1"), "{page}");
+    assert!(
+        page.contains("another region of a release counted once"),
+        "{page}"
+    );
+}
+
 #[tokio::test]
 async fn production_environments_may_be_patterns() {
     // `prod-*`: the two regions are production, staging and plain `prod` are not. The

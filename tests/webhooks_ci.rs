@@ -2,7 +2,9 @@
 //! figure it feeds on `/api/v1/metrics`: GitHub releases of a repository listed under
 //! `[sources.github] release_repos` as deployments; CircleCI's signed
 //! `workflow-completed` as a build and, under `[sources.circleci] deploy_workflows`,
-//! a deployment.
+//! a deployment; Buildkite's signed (or token-proved) `build.finished` likewise under
+//! `[sources.buildkite] deploy_pipelines`; Argo Rollouts' completed and aborted
+//! rollouts as a deployment and an aborted rollout, on the metrics and the dashboard.
 
 mod support;
 
@@ -13,6 +15,8 @@ use support::{TestApp, spawn_app};
 
 const GITHUB_SECRET: &str = "gh-webhook-secret";
 const CIRCLECI_SECRET: &str = "circleci-webhook-secret";
+const BUILDKITE_SECRET: &str = "buildkite-webhook-secret";
+const ROLLOUTS_TOKEN: &str = "argo-rollouts-token";
 /// A sha to put in a copy's `target_commitish` (the fixtures target `master`).
 const SHA: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 
@@ -207,5 +211,222 @@ async fn a_signed_circleci_deploy_workflow_is_a_build_and_a_deployment_on_the_me
     )
     .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    app.stop().await;
+}
+
+/// A header that proves a Buildkite delivery: its name and value.
+type Proof = (&'static str, String);
+
+/// Posts `body` as Buildkite would: its event, a request id, and `proof`.
+async fn buildkite(
+    app: &TestApp,
+    request_id: &str,
+    proof: Option<Proof>,
+    body: &[u8],
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/webhooks/buildkite", app.base))
+        .header("content-type", "application/json")
+        .header("x-buildkite-event", "build.finished")
+        .header("x-buildkite-request", request_id)
+        .body(body.to_vec());
+    if let Some((name, value)) = proof {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Buildkite's `X-Buildkite-Signature` over `timestamp.body` with `secret`.
+fn buildkite_signature(secret: &str, timestamp: &str, body: &[u8]) -> Proof {
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(body);
+    let signature = sign_hex(secret.as_bytes(), &signed);
+    (
+        "x-buildkite-signature",
+        format!("timestamp={timestamp},signature={signature}"),
+    )
+}
+
+#[tokio::test]
+async fn a_signed_buildkite_deploy_pipeline_is_a_build_and_a_deployment_on_the_metrics() {
+    let app = spawn_app(|config| {
+        config.sources.buildkite_secret = Some(SecretString::from(BUILDKITE_SECRET));
+        config.routing.buildkite_deploy_pipelines = vec!["my-*".into()];
+    })
+    .await;
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/buildkite/build-finished.rest-api-build.json"),
+    )
+    .unwrap();
+    let good = buildkite_signature(BUILDKITE_SECRET, "1431205800", &body);
+    let wrong = buildkite_signature("not-the-secret", "1431205800", &body);
+    let moved = (good.0, good.1.replace("1431205800", "1431205801"));
+    let mut tampered = body.clone();
+    let at = tampered.iter().position(|b| *b == b'9').unwrap();
+    tampered[at] = b'8';
+    let mismatch = "X-Buildkite-Signature signature does not match";
+    let refusals: [(Option<Proof>, &[u8], &str); 5] = [
+        (Some(wrong), &body, mismatch),
+        (
+            None,
+            &body,
+            "X-Buildkite-Signature (or X-Buildkite-Token) header is missing",
+        ),
+        (Some(good.clone()), &tampered, mismatch),
+        (Some(moved), &body, mismatch),
+        (
+            Some(("x-buildkite-token", "not-the-secret".into())),
+            &body,
+            "token does not match",
+        ),
+    ];
+    for (proof, sent, said) in refusals {
+        let (status, answer) = buildkite(&app, "req-refused", proof, sent).await;
+        assert_eq!(status, 401, "{answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(said), "{answer}");
+    }
+    assert_eq!(app.raw_events(), 0, "a refused delivery stores nothing");
+
+    let (status, answer) = buildkite(&app, "req-1", Some(good.clone()), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["mapped"], 2, "{answer}");
+    assert_eq!(answer["skipped"], Value::Null, "{answer}");
+    // The same request again is a repeat; a webhook set to send its token instead
+    // is proved by it.
+    let (status, _) = buildkite(&app, "req-1", Some(good), &body).await;
+    assert_eq!(status, 200);
+    let token = ("x-buildkite-token", BUILDKITE_SECRET.to_owned());
+    let (status, answer) = buildkite(&app, "req-2", Some(token), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(app.raw_events(), 2);
+
+    // Finished 2015-05-09T21:08:59.874Z; the same build twice is one build.
+    let m = metrics(&app, "from=2015-05-04&to=2015-05-11").await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    assert_eq!(m["build_health"]["builds"], 1, "{m}");
+    assert_eq!(m["build_health"]["failed"], 0, "{m}");
+    let m = metrics(&app, "from=2015-05-04&to=2015-05-11&service=my-pipeline").await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    app.stop().await;
+}
+
+/// Posts what the shipped Argo Rollouts template renders, with `token`.
+async fn rollout(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/webhooks/argo-rollouts", app.base))
+        .json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// What `template.shiplog-rollout-aborted` renders from the aborted canary of
+/// `tests/fixtures/argo-rollouts/info-testdata/rollout-aborted/rollout.yaml`
+/// (`ingest/tests/argo_rollouts_fixtures.rs` renders it and checks these values).
+fn aborted_canary() -> Value {
+    json!({
+        "event": "rollout-aborted",
+        "rollout": "rollout-background-analysis",
+        "namespace": "default",
+        "environment": null,
+        "revision": null,
+        "rollout_revision": "2",
+        "image": "argoproj/rollouts-demo:yellow",
+        "phase": null,
+        "abort": true,
+        "aborted_at": "2020-09-22T09:10:05Z",
+        "message": null,
+        "conditions": [
+            {"lastTransitionTime": "2020-09-22T09:09:47Z", "lastUpdateTime": "2020-09-22T09:09:47Z",
+             "message": "Rollout has minimum availability", "reason": "AvailableReason",
+             "status": "True", "type": "Available"},
+            {"lastTransitionTime": "2020-09-22T09:10:04Z", "lastUpdateTime": "2020-09-22T09:10:04Z",
+             "message": "metric \"web\" assessed Failed due to failed (1) > failureLimit (0)",
+             "reason": "RolloutAborted", "status": "False", "type": "Progressing"}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn an_aborted_canary_and_its_completed_retry_are_one_abort_and_one_deployment() {
+    let app = spawn_app(|config| {
+        config.sources.argo_rollouts_token = Some(SecretString::from(ROLLOUTS_TOKEN));
+    })
+    .await;
+    let aborted = aborted_canary();
+    for (token, said) in [(Some("wrong"), "wrong token"), (None, "missing token")] {
+        let (status, answer) = rollout(&app, token, &aborted).await;
+        assert_eq!(status, 401, "{answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(said) && error.contains("SHIPLOG_ARGO_ROLLOUTS_TOKEN"),
+            "{answer}"
+        );
+    }
+    assert_eq!(app.raw_events(), 0, "a refused delivery stores nothing");
+
+    let (status, answer) = rollout(&app, Some(ROLLOUTS_TOKEN), &aborted).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["mapped"], 1, "{answer}");
+    // The revision retried (`kubectl argo rollouts retry`) and completed.
+    let mut completed = aborted.clone();
+    completed["event"] = json!("rollout-completed");
+    completed["phase"] = json!("Healthy");
+    completed["abort"] = Value::Null;
+    completed["aborted_at"] = Value::Null;
+    completed["conditions"] = json!([
+        {"type": "Completed", "status": "True", "reason": "RolloutCompleted",
+         "lastTransitionTime": "2020-09-22T10:30:00Z", "lastUpdateTime": "2020-09-22T10:30:00Z"}
+    ]);
+    let (status, answer) = rollout(&app, Some(ROLLOUTS_TOKEN), &completed).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["mapped"], 1, "{answer}");
+
+    let week = "from=2020-09-21&to=2020-09-28";
+    let m = metrics(&app, week).await;
+    assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
+    assert_eq!(m["change_failure_rate"]["failed"], 0, "{m}");
+    assert_eq!(
+        m["aborted_rollouts"],
+        json!({"rollouts": 2, "aborted": 1, "rate": 0.5}),
+        "{m}"
+    );
+
+    // On the dashboard: the overview's tile and the rows behind it.
+    let (status, page) = app.get_text(&format!("/?{week}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"data-metric="aborted-rollouts" data-value="0.5" data-samples="2""#),
+        "{page}"
+    );
+    let (status, csv) = app
+        .get_text(&format!("/explain/aborted-rollouts?{week}&format=csv"))
+        .await;
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "finished_at,service,environment,sha,outcome,deployment_id"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].contains(",completed,argo-rollouts:default/rollout-background-analysis@2"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].contains(
+            ",aborted,argo-rollouts:default/rollout-background-analysis@2#aborted@2020-09-22T09:10:05Z"
+        ),
+        "{csv}"
+    );
     app.stop().await;
 }

@@ -113,6 +113,10 @@ pub struct Annotation {
 /// The one status a deployment or build succeeds with (SPEC §2: `status` may be any
 /// string; only `success`, or no status, is successful).
 pub const SUCCESS: &str = "success";
+/// The status of a progressive rollout (a canary, a blue-green switch) stopped before
+/// it fully reached its environment: a failed attempt like any other non-success, and
+/// what the aborted-rollouts figure counts.
+pub const ABORTED: &str = "aborted";
 
 /// How a deployment or build ended, as its source said: any string (SPEC §2), kept as
 /// sent; only [`SUCCESS`] is a success.

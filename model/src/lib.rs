@@ -23,6 +23,7 @@ pub mod settings;
 pub mod time;
 
 pub use bands::{BandRange, BandTable, Banded, BandsVersion, Level};
+pub use event::{ABORTED, SUCCESS};
 pub use event::{
     Annotation, Build, Change, Deployment, Event, EventKind, Incident, ListedCommit, PullRequest,
     Status, TEXT_MAX_BYTES, succeeded,

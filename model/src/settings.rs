@@ -33,6 +33,11 @@ pub struct Settings {
     /// Lower-cased names of production environments.
     production_environments: Vec<String>,
     pub attribution_window_hours: u32,
+    /// When set, a release reaching several production environments (one per region)
+    /// within this many hours of its first is one deployment: each later region's
+    /// deployment of the same sha, in a production environment the release has not
+    /// reached yet, counts for no figure. `None` (the default): every deployment counts.
+    pub multi_region_window_hours: Option<u32>,
     pub main_branches: Vec<String>,
     pub bands: BandsVersion,
     pub services: BTreeMap<String, ServiceSettings>,
@@ -43,6 +48,7 @@ impl Default for Settings {
         Self {
             production_environments: vec!["production".into(), "prod".into()],
             attribution_window_hours: 168,
+            multi_region_window_hours: None,
             main_branches: vec!["main".into(), "master".into()],
             bands: BandsVersion::V2023,
             services: BTreeMap::new(),

@@ -98,6 +98,7 @@ mod tests {
                 service("checkout", Some("payments")),
                 service("search", Some("discovery")),
             ],
+            aborted_production: Vec::new(),
         }
     }
 

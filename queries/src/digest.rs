@@ -323,6 +323,8 @@ fn team_figures(
     let selection = Selection {
         services: services.to_vec(),
         filtered: true,
+        // The digest shows the six DORA figures: no aborted rollouts to count.
+        aborted_production: Vec::new(),
     };
     let buckets = [Bucket::whole(previous), Bucket::whole(period)];
     let rows = if services.is_empty() {
@@ -554,6 +556,7 @@ mod tests {
                 s("checkout", Some("payments")),
                 s("search", Some("discovery")),
             ],
+            aborted_production: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use shiplog_model::goals::Goal;
 
 use crate::QueryError;
 use crate::scope::Selection;
-use crate::temp::set_names;
+use crate::temp::{set_list, set_names};
 
 /// Counts and medians for one bucket and one service (or all of the scope).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,8 @@ pub struct Figures {
     pub resolved: i64,
     pub restore_median_hours: Option<f64>,
     pub rework: i64,
+    /// Production rollouts aborted before they fully reached production.
+    pub aborted: i64,
 }
 
 impl Figures {
@@ -55,6 +57,7 @@ impl Figures {
             resolved: row.get(11)?,
             restore_median_hours: row.get(12)?,
             rework: row.get(13)?,
+            aborted: row.get(14)?,
         })
     }
 
@@ -75,6 +78,7 @@ impl Figures {
             resolved: 0,
             restore_median_hours: None,
             rework: 0,
+            aborted: 0,
         }
     }
 
@@ -85,6 +89,13 @@ impl Figures {
 
     pub fn rework_rate(&self) -> Option<f64> {
         (self.deployments > 0).then(|| self.rework as f64 / self.deployments as f64)
+    }
+
+    /// Aborted ÷ (deployments + aborted): of the releases that went out, the share
+    /// stopped before they fully reached production; undefined with neither.
+    pub fn aborted_rollout_rate(&self) -> Option<f64> {
+        let rollouts = self.deployments + self.aborted;
+        (rollouts > 0).then(|| self.aborted as f64 / rollouts as f64)
     }
 
     /// The figure `goal` is judged on, for a bucket of `days` days: deployments per
@@ -189,6 +200,7 @@ pub fn figure_sets(
         return Ok(sets);
     };
     set_names(conn, "scope", selection.services.iter().map(String::as_str))?;
+    set_aborted_production(conn, &selection.aborted_production)?;
     set_figure_buckets(conn, &all)?;
     let mut stmt = if selection.filtered {
         conn.prepare_cached(&FIGURES_IN_SCOPE)?
@@ -246,6 +258,17 @@ fn set_figure_buckets(conn: &Connection, buckets: &[(Bucket, bool)]) -> duckdb::
         ])?;
     }
     appender.flush()
+}
+
+/// Fills `aborted_production` with the production environments of stored aborted
+/// rollouts, which `figures.sql` and the explain rows count.
+pub(crate) fn set_aborted_production(conn: &Connection, names: &[String]) -> duckdb::Result<()> {
+    set_list(
+        conn,
+        "aborted_production",
+        "environment",
+        names.iter().map(String::as_str),
+    )
 }
 
 /// Fills `figure_buckets` with `buckets`, none broken down by service.

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub failed_deployment_recovery: Recovery,
     pub time_to_restore: TimeToRestore,
     pub rework_rate: ReworkRate,
+    pub aborted_rollouts: AbortedRollouts,
     pub build_health: BuildHealth,
 }
 
@@ -71,6 +72,18 @@ pub struct TimeToRestore {
 pub struct ReworkRate {
     pub deployments: i64,
     pub rework: i64,
+    pub rate: Option<f64>,
+}
+
+/// Beyond DORA, for teams that release by canary or blue-green: of the releases that
+/// went out to production (the deployments, and the rollouts aborted on the way), the
+/// share stopped before they fully reached it. No level: a canary caught by its
+/// analysis is the practice working, not a failure DORA bands judge.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AbortedRollouts {
+    /// Deployments + aborted.
+    pub rollouts: i64,
+    pub aborted: i64,
     pub rate: Option<f64>,
 }
 
@@ -183,6 +196,11 @@ pub fn from_figures(
             deployments: f.deployments,
             rework: f.rework,
             rate: rounded(f.rework_rate(), 4),
+        },
+        aborted_rollouts: AbortedRollouts {
+            rollouts: f.deployments + f.aborted,
+            aborted: f.aborted,
+            rate: rounded(f.aborted_rollout_rate(), 4),
         },
         build_health: build_health(builds),
     }

@@ -19,7 +19,7 @@ use duckdb::{Connection, params};
 use shiplog_model::{Period, Settings};
 
 use crate::QueryError;
-use crate::figures::{Breakdown, Bucket, Figures, figures, midnight};
+use crate::figures::{Breakdown, Bucket, Figures, figures, midnight, set_aborted_production};
 use crate::scope::{Filter, Known};
 use crate::temp::set_names;
 
@@ -121,8 +121,8 @@ fn last_deployments(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// `figures.sql` read per team: its three row sources (deployment outcomes,
-/// lead-time samples, incidents) joined to the connection's temp table
+/// `figures.sql` read per team: its four row sources (deployment outcomes,
+/// lead-time samples, incidents, aborted attempts) joined to the connection's temp table
 /// `service_teams` with `service` replaced by the service's team, so that its
 /// per-service rows are per team (a service without a team drops out; only its
 /// own series has its figures). The scope is every service's rows, so `/*scope*/`
@@ -133,6 +133,7 @@ static TEAM_FIGURES: LazyLock<String> = LazyLock::new(|| {
         ("deployment_outcomes", "o"),
         ("lead_time_samples", "l"),
         ("incidents", "i"),
+        ("deployments", "d"),
     ] {
         let from = format!("FROM {table} {alias} JOIN days b");
         assert_eq!(
@@ -167,6 +168,7 @@ fn team_figures(
     teams.sort_unstable();
     teams.dedup();
     set_names(conn, "scope", teams.iter().copied())?;
+    set_aborted_production(conn, &known.aborted_production)?;
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS service_teams (service VARCHAR, team VARCHAR);
          DELETE FROM service_teams;",

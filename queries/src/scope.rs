@@ -35,6 +35,11 @@ pub fn select(
 pub struct Known {
     /// In code-point order.
     pub services: Vec<ScopedService>,
+    /// The environments stored aborted rollouts name that are production (`""` for
+    /// an attempt that names none), for the aborted-rollouts figure: production is
+    /// a list of patterns, read here by `Settings::is_production` rather than again
+    /// in SQL.
+    pub aborted_production: Vec<String>,
 }
 
 impl Known {
@@ -50,7 +55,21 @@ impl Known {
             .collect::<Result<_, _>>()?;
         // Code-point order of the raw name, whatever the database's collation.
         services.sort_by(|a, b| a.service.cmp(&b.service));
-        Ok(Known { services })
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT COALESCE(environment, '') FROM deployments WHERE status = ?",
+        )?;
+        let aborted_production = stmt
+            .query_map([shiplog_model::ABORTED], |row| row.get::<_, String>(0))?
+            .filter(|name| {
+                name.as_ref().map_or(true, |name| {
+                    settings.is_production(Some(name.as_str()).filter(|n| !n.is_empty()))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Known {
+            services,
+            aborted_production,
+        })
     }
 
     pub fn get(&self, service: &str) -> Option<&ScopedService> {
@@ -81,6 +100,7 @@ impl Known {
         Selection {
             services,
             filtered: filter.service.is_some() || filter.team.is_some(),
+            aborted_production: self.aborted_production.clone(),
         }
     }
 }
@@ -94,4 +114,6 @@ pub struct Selection {
     /// and every stored deployment and incident belongs to one of them: a read need
     /// not check each row against the list.
     pub filtered: bool,
+    /// [`Known::aborted_production`].
+    pub aborted_production: Vec<String>,
 }

@@ -110,6 +110,8 @@ pub struct Sources {
     pub opsgenie_token: Option<SecretString>,
     pub jira_token: Option<SecretString>,
     pub circleci_secret: Option<SecretString>,
+    pub argo_rollouts_token: Option<SecretString>,
+    pub buildkite_secret: Option<SecretString>,
 }
 
 /// Why the configuration could not be loaded; each names the file or variable.
@@ -218,6 +220,7 @@ struct FileConfig {
     addr: Option<String>,
     production_environments: Option<Vec<String>>,
     attribution_window_hours: Option<u32>,
+    multi_region_window_hours: Option<u32>,
     main_branches: Option<Vec<String>>,
     bands: Option<String>,
     max_body_bytes: Option<usize>,
@@ -281,6 +284,10 @@ struct FileSources {
     jira: FileJira,
     #[serde(default)]
     circleci: FileCircleci,
+    #[serde(default)]
+    argo_rollouts: FileToken,
+    #[serde(default)]
+    buildkite: FileBuildkite,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -314,6 +321,15 @@ struct FileCircleci {
     /// Workflow names (globs) whose completed workflows are deployments.
     #[serde(default)]
     deploy_workflows: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBuildkite {
+    secret: Option<String>,
+    /// Pipeline slugs or names (globs) whose finished builds are deployments.
+    #[serde(default)]
+    deploy_pipelines: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -418,6 +434,7 @@ impl Config {
         if let Some(hours) = parsed.attribution_window_hours {
             settings.attribution_window_hours = hours;
         }
+        settings.multi_region_window_hours = parsed.multi_region_window_hours;
         if let Some(branches) = parsed.main_branches {
             settings.main_branches = branches;
         }
@@ -460,6 +477,7 @@ impl Config {
             github_deploy_workflows: parsed.sources.github.deploy_workflows,
             github_release_repos: parsed.sources.github.release_repos,
             circleci_deploy_workflows: parsed.sources.circleci.deploy_workflows,
+            buildkite_deploy_pipelines: parsed.sources.buildkite.deploy_pipelines,
             argocd_environments: parsed.sources.argocd.environments,
             jira: JiraRouting {
                 issue_types: parsed
@@ -529,6 +547,8 @@ impl Config {
                 opsgenie_token: secret(parsed.sources.opsgenie.token),
                 jira_token: secret(parsed.sources.jira.token),
                 circleci_secret: secret(parsed.sources.circleci.secret),
+                argo_rollouts_token: secret(parsed.sources.argo_rollouts.token),
+                buildkite_secret: secret(parsed.sources.buildkite.secret),
             },
             routing,
             nats: parsed
@@ -557,16 +577,24 @@ impl Config {
         if let Some(envs) = get("SHIPLOG_PRODUCTION_ENVIRONMENTS") {
             self.settings.set_production_environments(envs.split(','));
         }
-        const WINDOW: &str = "SHIPLOG_ATTRIBUTION_WINDOW_HOURS";
-        if let Some(hours) = get(WINDOW) {
-            self.settings.attribution_window_hours =
-                hours.trim().parse().map_err(|_| ConfigError::Env {
-                    name: WINDOW,
-                    value: hours.clone(),
-                    message: "must be a whole number of hours".into(),
-                })?;
+        let hours = |name: &'static str| -> Result<Option<u32>, ConfigError> {
+            get(name)
+                .map(|hours| {
+                    hours.trim().parse().map_err(|_| ConfigError::Env {
+                        name,
+                        value: hours.clone(),
+                        message: "must be a whole number of hours".into(),
+                    })
+                })
+                .transpose()
+        };
+        if let Some(hours) = hours("SHIPLOG_ATTRIBUTION_WINDOW_HOURS")? {
+            self.settings.attribution_window_hours = hours;
         }
-        let secrets: [(&str, &mut Option<SecretString>); 11] = [
+        if let Some(hours) = hours("SHIPLOG_MULTI_REGION_WINDOW_HOURS")? {
+            self.settings.multi_region_window_hours = Some(hours);
+        }
+        let secrets: [(&str, &mut Option<SecretString>); 13] = [
             ("SHIPLOG_INGEST_TOKEN", &mut self.tokens.ingest),
             ("SHIPLOG_READ_TOKEN", &mut self.tokens.read),
             ("SHIPLOG_ADMIN_TOKEN", &mut self.tokens.admin),
@@ -581,6 +609,14 @@ impl Config {
             ("SHIPLOG_OPSGENIE_TOKEN", &mut self.sources.opsgenie_token),
             ("SHIPLOG_JIRA_TOKEN", &mut self.sources.jira_token),
             ("SHIPLOG_CIRCLECI_SECRET", &mut self.sources.circleci_secret),
+            (
+                "SHIPLOG_ARGO_ROLLOUTS_TOKEN",
+                &mut self.sources.argo_rollouts_token,
+            ),
+            (
+                "SHIPLOG_BUILDKITE_SECRET",
+                &mut self.sources.buildkite_secret,
+            ),
         ];
         for (name, slot) in secrets {
             if let Some(value) = get(name) {

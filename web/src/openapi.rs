@@ -197,6 +197,9 @@ pub enum WebhookSource {
     Opsgenie,
     Jira,
     Circleci,
+    #[serde(rename = "argo-rollouts")]
+    ArgoRollouts,
+    Buildkite,
 }
 
 /// A string parameter that takes one of `values`, the empty one (taken as absent)
@@ -250,6 +253,8 @@ impl PartialSchema for ReplaySource {
                 "opsgenie",
                 "jira",
                 "circleci",
+                "argo-rollouts",
+                "buildkite",
                 "api",
                 "import",
             ],

@@ -144,7 +144,7 @@ pub fn filter(source: Option<&str>, since: Option<&str>) -> Result<RawFilter, St
             || shiplog_ingest::remap::TYPED_SOURCES.contains(&source);
         if !known {
             return Err(format!(
-                "unknown source {source:?}: use github, gitlab, argocd, pagerduty, cdevents, opsgenie, jira, circleci, api or import"
+                "unknown source {source:?}: use github, gitlab, argocd, pagerduty, cdevents, opsgenie, jira, circleci, argo-rollouts, buildkite, api or import"
             ));
         }
     }

@@ -1,7 +1,8 @@
 //! Source parsers: bytes (and headers) in, typed events out, no I/O.
 //!
 //! [`generic`] reads the typed event API. The webhook adapters ([`github`],
-//! [`gitlab`], [`argocd`], [`pagerduty`], [`cdevents`], [`opsgenie`], [`jira`], [`circleci`]) each read one sender's
+//! [`gitlab`], [`argocd`], [`argo_rollouts`], [`pagerduty`], [`cdevents`], [`opsgenie`], [`jira`],
+//! [`circleci`], [`buildkite`]) each read one sender's
 //! deliveries and map them to typed events (SPEC §6). They share:
 //!
 //! - [`Incoming`]: one delivery as received (event type, the headers that matter,
@@ -17,7 +18,9 @@
 //! `commits` holds the commit shapes GitHub and GitLab share (a pushed commit, a
 //! pull request's merge commit), used by their adapters and the GitHub backfill.
 
+pub mod argo_rollouts;
 pub mod argocd;
+pub mod buildkite;
 pub mod cdevents;
 pub mod circleci;
 pub(crate) mod commits;

@@ -21,6 +21,9 @@ pub struct Routing {
     /// `[sources.circleci] deploy_workflows`: CircleCI workflow names (globs, as
     /// above) whose completed workflows are deployments.
     pub circleci_deploy_workflows: Vec<String>,
+    /// `[sources.buildkite] deploy_pipelines`: Buildkite pipeline slugs or names
+    /// (globs, as above) whose finished builds are deployments.
+    pub buildkite_deploy_pipelines: Vec<String>,
     /// ArgoCD application → environment, over the app's `environment` label.
     pub argocd_environments: BTreeMap<String, String>,
     /// `[sources.jira]`: which issues are incidents and where their service is written.
@@ -83,6 +86,12 @@ impl Routing {
     /// Whether a CircleCI workflow called `name` is a deployment.
     pub fn is_circleci_deploy_workflow(&self, name: &str) -> bool {
         matches_any(&self.circleci_deploy_workflows, name)
+    }
+
+    /// Whether a Buildkite pipeline (its slug or its name) is a deployment.
+    pub fn is_buildkite_deploy_pipeline(&self, slug: &str, name: &str) -> bool {
+        matches_any(&self.buildkite_deploy_pipelines, slug)
+            || matches_any(&self.buildkite_deploy_pipelines, name)
     }
 
     /// The service a deploy workflow (GitHub Actions, CircleCI) of `repo` deploys.
@@ -188,6 +197,21 @@ impl Routing {
             .iter()
             .find(|(_, s)| s.argocd_apps.iter().any(|a| a == app))
             .map_or_else(|| app.to_owned(), |(name, _)| name.clone())
+    }
+
+    /// The service an Argo Rollouts Rollout belongs to: the one listing its name under
+    /// `deploy_names` or `argocd_apps` (the Application that syncs it is usually named
+    /// alike), else the Rollout's name.
+    pub fn rollout_service(&self, rollout: &str) -> String {
+        self.services
+            .iter()
+            .find(|(_, s)| {
+                s.deploy_names
+                    .iter()
+                    .chain(&s.argocd_apps)
+                    .any(|n| n == rollout)
+            })
+            .map_or_else(|| rollout.to_owned(), |(name, _)| name.clone())
     }
 
     /// The service a PagerDuty service belongs to: the one listing its id (or its

@@ -31,6 +31,8 @@ pub const GITHUB_HEADER: &str = "x-hub-signature-256";
 pub const GITLAB_HEADER: &str = "x-gitlab-token";
 pub const PAGERDUTY_HEADER: &str = "x-pagerduty-signature";
 pub const CIRCLECI_HEADER: &str = "circleci-signature";
+pub const BUILDKITE_SIGNATURE_HEADER: &str = "x-buildkite-signature";
+pub const BUILDKITE_TOKEN_HEADER: &str = "x-buildkite-token";
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`.
 pub fn verify_github(
@@ -84,6 +86,47 @@ pub fn verify_circleci(
         body,
         header,
     )
+}
+
+/// Buildkite webhooks set to sign: `X-Buildkite-Signature: timestamp=<unix
+/// seconds>,signature=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`. The timestamp
+/// is part of what is signed, so it cannot be changed without the secret; how old it
+/// may be is not checked here (a retried delivery is older and still genuine), and a
+/// replayed one is stored once by its delivery id.
+pub fn verify_buildkite(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    const NAME: &str = "X-Buildkite-Signature";
+    let header = header.ok_or(SignatureError::Missing(NAME))?;
+    let field = |key: &str| {
+        header
+            .split(',')
+            .find_map(|part| part.trim().strip_prefix(key)?.strip_prefix('='))
+            .map(str::trim)
+    };
+    let timestamp = field("timestamp").ok_or(SignatureError::Malformed(
+        NAME,
+        "it must carry timestamp=<unix seconds>",
+    ))?;
+    if timestamp.is_empty() || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::Malformed(
+            NAME,
+            "its timestamp must be unix seconds",
+        ));
+    }
+    let hex_sig = field("signature").ok_or(SignatureError::Malformed(
+        NAME,
+        "it must carry signature=<hex>",
+    ))?;
+    let tag =
+        hex::decode(hex_sig).map_err(|_| SignatureError::Malformed(NAME, "not hexadecimal"))?;
+    let mut mac = hmac(secret, timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&tag)
+        .map_err(|_| SignatureError::Mismatch("X-Buildkite-Signature signature"))
 }
 
 /// The check PagerDuty and CircleCI share: `name` carries comma-separated `key=value`
@@ -224,6 +267,46 @@ mod tests {
         assert_eq!(
             verify_pagerduty(b"current", body, None),
             Err(SignatureError::Missing("X-PagerDuty-Signature"))
+        );
+    }
+
+    #[test]
+    fn buildkite_signs_the_timestamp_and_the_body() {
+        let body = br#"{"event":"build.finished"}"#;
+        let sign = |secret: &[u8], timestamp: &str| {
+            let mut mac = hmac(secret, timestamp.as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            hex::encode(mac.finalize().into_bytes())
+        };
+        let good = sign(b"kite-secret", "1619071700");
+        let header = format!("timestamp=1619071700,signature={good}");
+        assert_eq!(
+            verify_buildkite(b"kite-secret", body, Some(&header)),
+            Ok(())
+        );
+        let mismatch = Err(SignatureError::Mismatch("X-Buildkite-Signature signature"));
+        assert_eq!(verify_buildkite(b"wrong", body, Some(&header)), mismatch);
+        assert_eq!(
+            verify_buildkite(b"kite-secret", b"{}", Some(&header)),
+            mismatch
+        );
+        let moved = format!("timestamp=1619071701,signature={good}");
+        assert_eq!(
+            verify_buildkite(b"kite-secret", body, Some(&moved)),
+            mismatch
+        );
+        assert!(matches!(
+            verify_buildkite(b"kite-secret", body, Some(&format!("signature={good}"))),
+            Err(SignatureError::Malformed(_, _))
+        ));
+        assert!(matches!(
+            verify_buildkite(b"kite-secret", body, Some("timestamp=1619071700")),
+            Err(SignatureError::Malformed(_, _))
+        ));
+        assert_eq!(
+            verify_buildkite(b"kite-secret", body, None),
+            Err(SignatureError::Missing("X-Buildkite-Signature"))
         );
     }
 

@@ -6,7 +6,10 @@ use std::fmt;
 
 use shiplog_model::Event;
 
-use super::{Routing, argocd, cdevents, circleci, github, gitlab, jira, opsgenie, pagerduty};
+use super::{
+    Routing, argo_rollouts, argocd, buildkite, cdevents, circleci, github, gitlab, jira, opsgenie,
+    pagerduty,
+};
 
 /// A webhook sender Shiplog has an adapter for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,10 +22,12 @@ pub enum Source {
     Opsgenie,
     Jira,
     Circleci,
+    ArgoRollouts,
+    Buildkite,
 }
 
 impl Source {
-    pub const ALL: [Source; 8] = [
+    pub const ALL: [Source; 10] = [
         Self::Github,
         Self::Gitlab,
         Self::Argocd,
@@ -31,6 +36,8 @@ impl Source {
         Self::Opsgenie,
         Self::Jira,
         Self::Circleci,
+        Self::ArgoRollouts,
+        Self::Buildkite,
     ];
 
     /// The name in URLs (`/webhooks/{name}`), the raw log and the CLI.
@@ -44,6 +51,8 @@ impl Source {
             Self::Opsgenie => "opsgenie",
             Self::Jira => "jira",
             Self::Circleci => "circleci",
+            Self::ArgoRollouts => "argo-rollouts",
+            Self::Buildkite => "buildkite",
         }
     }
 
@@ -64,6 +73,8 @@ impl Source {
             Self::Jira => &[jira::DELIVERY_HEADER],
             // CircleCI sends no delivery id header: the body's `id` is the delivery id.
             Self::Circleci => &[circleci::EVENT_HEADER],
+            Self::ArgoRollouts => &[],
+            Self::Buildkite => buildkite::KEPT_HEADERS,
         }
     }
 }
@@ -169,7 +180,10 @@ pub fn map_or_keep(
             Source::Cdevents => ("ce-type", "ce-id"),
             Source::Jira => ("", jira::DELIVERY_HEADER),
             Source::Circleci => (circleci::EVENT_HEADER, ""),
-            Source::Argocd | Source::Pagerduty | Source::Opsgenie => ("", ""),
+            Source::Buildkite => (buildkite::EVENT_HEADER, buildkite::DELIVERY_HEADER),
+            Source::Argocd | Source::Pagerduty | Source::Opsgenie | Source::ArgoRollouts => {
+                ("", "")
+            }
         };
         Mapping::skipped(
             incoming.header(event_header).unwrap_or("unknown"),
@@ -196,6 +210,8 @@ pub fn map(
         Source::Opsgenie => opsgenie::map(incoming, routing),
         Source::Jira => jira::map(incoming, routing),
         Source::Circleci => circleci::map(incoming, routing),
+        Source::ArgoRollouts => argo_rollouts::map(incoming, routing),
+        Source::Buildkite => buildkite::map(incoming, routing),
     }?;
     match mapping.events.iter().find_map(Event::oversized) {
         None => Ok(mapping),

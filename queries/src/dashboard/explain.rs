@@ -15,11 +15,11 @@ use super::metric::Metric;
 use super::table::{Cell, CsvRows, Paging, Table};
 use super::view::View;
 use crate::QueryError;
-use crate::figures::{Figures, midnight};
+use crate::figures::{Figures, midnight, set_aborted_production};
 use crate::scope::{Known, Selection};
 use crate::temp::set_names;
 
-/// The three kinds of rows behind the six figures.
+/// The four kinds of rows behind the seven figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rows {
     /// Deployments; `failed_only` for recovery time.
@@ -28,6 +28,8 @@ enum Rows {
     },
     LeadTimeSamples,
     Incidents,
+    /// Completed deployments and aborted rollouts.
+    Rollouts,
 }
 
 impl Rows {
@@ -39,6 +41,7 @@ impl Rows {
             Metric::FailedDeploymentRecovery => Rows::Deployments { failed_only: true },
             Metric::LeadTime => Rows::LeadTimeSamples,
             Metric::TimeToRestore => Rows::Incidents,
+            Metric::AbortedRollouts => Rows::Rollouts,
         }
     }
 
@@ -82,6 +85,14 @@ impl Rows {
                 "deployment_id",
                 "rule",
             ],
+            Rows::Rollouts => &[
+                "finished_at",
+                "service",
+                "environment",
+                "sha",
+                "outcome",
+                "deployment_id",
+            ],
         }
     }
 
@@ -99,9 +110,14 @@ impl Rows {
                 include_str!("../sql/explain/incidents.sql"),
                 include_str!("../sql/explain/incidents_summary.sql")
             ),
+            Rows::Rollouts => concat!(
+                include_str!("../sql/explain/rollouts.sql"),
+                include_str!("../sql/explain/rollouts_summary.sql")
+            ),
         }
     }
 
+    /// Only for the duration figures' rows ([`Metric::is_duration`]).
     fn distribution_sql(self) -> &'static str {
         match self {
             Rows::Deployments { .. } => concat!(
@@ -116,6 +132,7 @@ impl Rows {
                 include_str!("../sql/explain/incidents.sql"),
                 include_str!("../sql/explain/distribution.sql")
             ),
+            Rows::Rollouts => unreachable!("aborted rollouts is a rate: it has no durations"),
         }
     }
 
@@ -132,6 +149,10 @@ impl Rows {
             Rows::Incidents => concat!(
                 include_str!("../sql/explain/incidents.sql"),
                 include_str!("../sql/explain/incidents_page.sql")
+            ),
+            Rows::Rollouts => concat!(
+                include_str!("../sql/explain/rollouts.sql"),
+                include_str!("../sql/explain/rollouts_page.sql")
             ),
         }
     }
@@ -168,6 +189,10 @@ impl Rows {
                 f.resolved = row.get(1)?;
                 f.restore_median_hours = row.get(2)?;
             }
+            Rows::Rollouts => {
+                f.deployments = row.get(0)?;
+                f.aborted = row.get(1)?;
+            }
         }
         Ok(f)
     }
@@ -179,6 +204,7 @@ impl Rows {
             Rows::Deployments { failed_only: true } => f.failed,
             Rows::LeadTimeSamples => f.lead_time_samples,
             Rows::Incidents => f.incidents,
+            Rows::Rollouts => f.deployments + f.aborted,
         }
     }
 
@@ -243,6 +269,20 @@ impl Rows {
                 },
                 Cell::Text(row.get(9)?),
             ],
+            Rows::Rollouts => {
+                let service: String = row.get(1)?;
+                vec![
+                    time(0)?,
+                    Cell::Service(service.clone()),
+                    Cell::Text(row.get(2)?),
+                    Cell::Sha(row.get(3)?),
+                    Cell::Text(row.get(4)?),
+                    Cell::Deployment {
+                        id: row.get(5)?,
+                        service: Some(service),
+                    },
+                ]
+            }
         })
     }
 }
@@ -363,7 +403,8 @@ pub fn write_csv(
 }
 
 fn set_scope(conn: &Connection, selection: &Selection) -> duckdb::Result<()> {
-    set_names(conn, "scope", selection.services.iter().map(String::as_str))
+    set_names(conn, "scope", selection.services.iter().map(String::as_str))?;
+    set_aborted_production(conn, &selection.aborted_production)
 }
 
 /// Runs the page query, handing each row's cells to `each`.

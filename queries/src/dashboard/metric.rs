@@ -1,6 +1,6 @@
-//! The six DORA figures as one enum, so every page names, values and judges them
-//! the same way: the slug in URLs, the title, the value of a bucket's figures, its
-//! sample size, its level, and which direction is better.
+//! The six DORA figures, and aborted rollouts beyond them, as one enum, so every page
+//! names, values and judges them the same way: the slug in URLs, the title, the value
+//! of a bucket's figures, its sample size, its level, and which direction is better.
 
 use shiplog_model::goals::Goal;
 use shiplog_model::{BandTable, Banded, Level};
@@ -15,6 +15,9 @@ pub enum Metric {
     FailedDeploymentRecovery,
     TimeToRestore,
     ReworkRate,
+    /// Beyond DORA: the share of production rollouts aborted before they fully
+    /// reached production (canary analysis failed, or someone aborted it).
+    AbortedRollouts,
 }
 
 /// How DORA 2024 groups the figures.
@@ -24,6 +27,8 @@ pub enum Group {
     Instability,
     /// Time to restore, kept beside the two groups.
     Restore,
+    /// Beyond DORA: how progressive releases (canary, blue-green) went.
+    ProgressiveDelivery,
 }
 
 /// What a figure's value is.
@@ -40,18 +45,32 @@ pub enum Unit {
 pub const MIN_SAMPLES: i64 = 5;
 
 impl Metric {
-    /// The goal a team can set on this figure (`model::goals`).
-    pub fn goal(self) -> Goal {
-        match self {
+    /// The goal a team can set on this figure (`model::goals`); none on aborted
+    /// rollouts, where an abort is the canary doing its job.
+    pub fn goal(self) -> Option<Goal> {
+        Some(match self {
             Metric::DeploymentFrequency => Goal::DeploymentsPerWeek,
             Metric::LeadTime => Goal::LeadTimeMedian,
             Metric::ChangeFailureRate => Goal::ChangeFailureRate,
             Metric::FailedDeploymentRecovery => Goal::RecoveryMedian,
             Metric::TimeToRestore => Goal::RestoreMedian,
             Metric::ReworkRate => Goal::ReworkRate,
-        }
+            Metric::AbortedRollouts => return None,
+        })
     }
 
+    /// Every figure a page can show: the six DORA figures, then aborted rollouts.
+    pub const EVERY: [Metric; 7] = [
+        Metric::DeploymentFrequency,
+        Metric::LeadTime,
+        Metric::FailedDeploymentRecovery,
+        Metric::ChangeFailureRate,
+        Metric::ReworkRate,
+        Metric::TimeToRestore,
+        Metric::AbortedRollouts,
+    ];
+
+    /// The six DORA figures.
     pub const ALL: [Metric; 6] = [
         Metric::DeploymentFrequency,
         Metric::LeadTime,
@@ -69,11 +88,12 @@ impl Metric {
             Metric::FailedDeploymentRecovery => "failed-deployment-recovery",
             Metric::TimeToRestore => "time-to-restore",
             Metric::ReworkRate => "rework-rate",
+            Metric::AbortedRollouts => "aborted-rollouts",
         }
     }
 
     pub fn parse(slug: &str) -> Option<Metric> {
-        Self::ALL.into_iter().find(|m| m.slug() == slug)
+        Self::EVERY.into_iter().find(|m| m.slug() == slug)
     }
 
     pub fn title(self) -> &'static str {
@@ -84,6 +104,7 @@ impl Metric {
             Metric::FailedDeploymentRecovery => "Failed deployment recovery time",
             Metric::TimeToRestore => "Time to restore service",
             Metric::ReworkRate => "Deployment rework rate",
+            Metric::AbortedRollouts => "Aborted rollouts",
         }
     }
 
@@ -94,6 +115,7 @@ impl Metric {
             }
             Metric::ChangeFailureRate | Metric::ReworkRate => Group::Instability,
             Metric::TimeToRestore => Group::Restore,
+            Metric::AbortedRollouts => Group::ProgressiveDelivery,
         }
     }
 
@@ -103,7 +125,7 @@ impl Metric {
             Metric::LeadTime | Metric::FailedDeploymentRecovery | Metric::TimeToRestore => {
                 Unit::Hours
             }
-            Metric::ChangeFailureRate | Metric::ReworkRate => Unit::Rate,
+            Metric::ChangeFailureRate | Metric::ReworkRate | Metric::AbortedRollouts => Unit::Rate,
         }
     }
 
@@ -112,14 +134,15 @@ impl Metric {
         self == Metric::DeploymentFrequency
     }
 
-    /// The band table row that judges this figure; rework rate has none.
+    /// The band table row that judges this figure; rework rate and aborted rollouts
+    /// have none.
     pub fn banded(self) -> Option<Banded> {
         match self {
             Metric::DeploymentFrequency => Some(Banded::DeploysPerDay),
             Metric::LeadTime => Some(Banded::LeadTimeHours),
             Metric::ChangeFailureRate => Some(Banded::ChangeFailureRate),
             Metric::FailedDeploymentRecovery | Metric::TimeToRestore => Some(Banded::RecoveryHours),
-            Metric::ReworkRate => None,
+            Metric::ReworkRate | Metric::AbortedRollouts => None,
         }
     }
 
@@ -137,11 +160,12 @@ impl Metric {
             Metric::FailedDeploymentRecovery => f.recovery_median_hours,
             Metric::TimeToRestore => f.restore_median_hours,
             Metric::ReworkRate => f.rework_rate(),
+            Metric::AbortedRollouts => f.aborted_rollout_rate(),
         }
     }
 
     /// How many samples the value is computed from: deployments, lead-time samples,
-    /// recovered deployments or resolved incidents.
+    /// recovered deployments, resolved incidents or rollouts.
     pub fn samples(self, f: &Figures) -> i64 {
         match self {
             Metric::DeploymentFrequency | Metric::ChangeFailureRate | Metric::ReworkRate => {
@@ -150,6 +174,7 @@ impl Metric {
             Metric::LeadTime => f.lead_time_samples,
             Metric::FailedDeploymentRecovery => f.recovered,
             Metric::TimeToRestore => f.resolved,
+            Metric::AbortedRollouts => f.deployments + f.aborted,
         }
     }
 
@@ -162,6 +187,7 @@ impl Metric {
             Metric::LeadTime => "commits",
             Metric::FailedDeploymentRecovery => "recovered deployments",
             Metric::TimeToRestore => "resolved incidents",
+            Metric::AbortedRollouts => "rollouts",
         }
     }
 
@@ -185,13 +211,14 @@ mod tests {
 
     #[test]
     fn slugs_round_trip_and_are_distinct() {
-        for m in Metric::ALL {
+        for m in Metric::EVERY {
             assert_eq!(Metric::parse(m.slug()), Some(m));
         }
-        let mut slugs: Vec<&str> = Metric::ALL.iter().map(|m| m.slug()).collect();
+        let mut slugs: Vec<&str> = Metric::EVERY.iter().map(|m| m.slug()).collect();
         slugs.sort_unstable();
         slugs.dedup();
-        assert_eq!(slugs.len(), 6);
+        assert_eq!(slugs.len(), 7);
+        assert!(Metric::ALL.iter().all(|m| m.goal().is_some()));
         assert_eq!(Metric::parse("lead_time"), None);
     }
 

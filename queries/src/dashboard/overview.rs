@@ -1,4 +1,5 @@
-//! The overview (`/`): each DORA figure with its level, its sample size, its change
+//! The overview (`/`): each DORA figure (and aborted rollouts, for services that
+//! release by canary) with its level, its sample size, its change
 //! against the previous period of the same length and its weekly values, build health
 //! beside them, and what is stored at all (for the empty states).
 
@@ -15,7 +16,9 @@ use crate::scope::Known;
 /// The overview page's data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overview {
-    /// One per figure, in [`Metric::ALL`] order.
+    /// One per figure, in [`Metric::EVERY`] order; aborted rollouts only where
+    /// some production rollout was ever aborted (the services release by canary or
+    /// blue-green).
     pub tiles: Vec<Tile>,
     pub builds: BuildFigures,
     pub coverage: Coverage,
@@ -101,8 +104,10 @@ pub fn overview(
         unreachable!("figures.sql gives one total row per bucket");
     };
     let bands = BandTable::of(view.bands);
-    let tiles = Metric::ALL
+    let progressive = !selection.aborted_production.is_empty();
+    let tiles = Metric::EVERY
         .into_iter()
+        .filter(|m| *m != Metric::AbortedRollouts || progressive)
         .map(|metric| {
             let weekly = week_buckets
                 .iter()

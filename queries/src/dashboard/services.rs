@@ -179,6 +179,8 @@ pub struct DeploymentMark {
     pub finished_at: Timestamp,
     /// Successful and in production: it counts in the figures.
     pub counts: bool,
+    /// In a production environment (`production_environments`).
+    pub production: bool,
     /// `first`, `change`, `rollback` or `redeploy` (SPEC §3), for those that count.
     pub kind: Option<String>,
     pub change_set_size: Option<i64>,
@@ -192,13 +194,17 @@ pub struct DeploymentMark {
 
 impl DeploymentMark {
     /// How the timeline colours it: a failed attempt, a failed deployment, a
-    /// rollback, a redeploy, a pre-production deployment, or a healthy one.
+    /// rollback, a redeploy, a release reaching another region (counted once, with
+    /// `multi_region_window_hours`), a pre-production deployment, or a healthy one.
     pub fn outcome(&self) -> &'static str {
         if !self.counts {
-            return if shiplog_model::succeeded(self.status.as_deref()) {
-                "preproduction"
-            } else {
-                "attempt"
+            return match (
+                shiplog_model::succeeded(self.status.as_deref()),
+                self.production,
+            ) {
+                (false, _) => "attempt",
+                (true, true) => "region",
+                (true, false) => "preproduction",
             };
         }
         match (self.failed, self.kind.as_deref()) {
@@ -269,6 +275,7 @@ pub fn service_page(
             Ok(DeploymentMark {
                 id: row.get(0)?,
                 counts: kind.is_some(),
+                production: settings.is_production(environment.as_deref()),
                 sha: row.get(2)?,
                 finished_at: from_micros(row.get(4)?),
                 kind,

@@ -431,3 +431,125 @@ fn one_figure_read_gives_each_request_what_a_read_of_its_own_gives() {
         assert_eq!(together[2].len(), days.len() * 2);
     }
 }
+
+/// Service `shop`, 2026-03-01 to 03-05, releasing by canary:
+/// - d1 = a at 03-01 10:00 (production, success);
+/// - x1 = b at 03-02 10:00, aborted (its canary analysis failed), then d2 = b at
+///   03-02 14:00 (the same revision, retried and completed);
+/// - x2 = c at 03-03 10:00 in `prod-eu`, aborted: production only where the list
+///   has `prod-*`; x3 = c at 03-03 11:00 in staging, aborted: never production;
+/// - f1 = c at 03-03 12:00, status failure: a failed attempt, not an abort.
+fn canary_history() -> Connection {
+    let lines = [
+        r#"{"type":"change","repo":"acme/shop","sha":"a","parents":[],"committed_at":"2026-03-01T08:00:00Z"}"#,
+        r#"{"type":"change","repo":"acme/shop","sha":"b","parents":["a"],"committed_at":"2026-03-02T08:00:00Z"}"#,
+        r#"{"type":"change","repo":"acme/shop","sha":"c","parents":["b"],"committed_at":"2026-03-03T08:00:00Z"}"#,
+        r#"{"type":"deployment","id":"d1","service":"shop","repo":"acme/shop","sha":"a","finished_at":"2026-03-01T10:00:00Z"}"#,
+        r#"{"type":"deployment","id":"x1","service":"shop","repo":"acme/shop","sha":"b","status":"aborted","finished_at":"2026-03-02T10:00:00Z"}"#,
+        r#"{"type":"deployment","id":"d2","service":"shop","repo":"acme/shop","sha":"b","finished_at":"2026-03-02T14:00:00Z"}"#,
+        r#"{"type":"deployment","id":"x2","service":"shop","environment":"prod-eu","repo":"acme/shop","sha":"c","status":"aborted","finished_at":"2026-03-03T10:00:00Z"}"#,
+        r#"{"type":"deployment","id":"x3","service":"shop","environment":"staging","repo":"acme/shop","sha":"c","status":"aborted","finished_at":"2026-03-03T11:00:00Z"}"#,
+        r#"{"type":"deployment","id":"f1","service":"shop","repo":"acme/shop","sha":"c","status":"failure","finished_at":"2026-03-03T12:00:00Z"}"#,
+    ];
+    store(&[&lines])
+}
+
+#[test]
+fn aborted_rollouts_are_counted_apart_and_fail_nothing() {
+    let conn = canary_history();
+    let settings = Settings::default();
+    let v = view(BucketSize::Day);
+    let m = crate::metrics::metrics(&conn, &settings, v.period, &Filter::default()).unwrap();
+    // d1 and d2 are the deployments; x1 the one production abort.
+    assert_eq!(m.deployment_frequency.deployments, 2);
+    assert_eq!(m.aborted_rollouts.rollouts, 3);
+    assert_eq!(m.aborted_rollouts.aborted, 1);
+    assert_eq!(m.aborted_rollouts.rate, Some(0.3333));
+    // The abort did not fail d1, the deployment it was to replace, nor make d2 rework.
+    assert_eq!(m.change_failure_rate.failed, 0);
+    assert_eq!(m.rework_rate.rework, 0);
+    // b's lead time runs to d2, the rollout that completed (08:00 → 14:00, 6 h), not
+    // to x1 (2 h): samples 2 h (a) and 6 h, p90 2 + 0.9 × 4.
+    assert_eq!(m.lead_time.samples, 2);
+    assert_eq!(m.lead_time.p90_hours, Some(5.6));
+
+    let explained = explain(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::AbortedRollouts,
+        Paging::page(1),
+    )
+    .unwrap();
+    assert_eq!(explained.table.total, 3);
+    close(explained.value, 1.0 / 3.0);
+    let rows: Vec<(String, String)> = explained
+        .table
+        .rows
+        .iter()
+        .map(|r| match (&r[4], &r[5]) {
+            (Cell::Text(Some(outcome)), Cell::Deployment { id, .. }) => {
+                (id.clone().unwrap_or_default(), outcome.clone())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("d2".into(), "completed".into()),
+            ("x1".into(), "aborted".into()),
+            ("d1".into(), "completed".into()),
+        ]
+    );
+    let o = overview(&conn, &settings, &known(&conn, &settings), &v).unwrap();
+    let tile = o.tile(Metric::AbortedRollouts);
+    close(tile.value, 1.0 / 3.0);
+    assert_eq!(tile.samples, 3);
+}
+
+#[test]
+fn production_patterns_decide_which_aborts_count() {
+    let conn = canary_history();
+    let mut settings = Settings::default();
+    settings.set_production_environments(["production", "prod-*"]);
+    let v = view(BucketSize::Day);
+    let m = crate::metrics::metrics(&conn, &settings, v.period, &Filter::default()).unwrap();
+    // x2 in prod-eu now counts; x3 in staging still does not.
+    assert_eq!(m.aborted_rollouts.aborted, 2);
+    assert_eq!(m.aborted_rollouts.rollouts, 4);
+    assert_eq!(m.aborted_rollouts.rate, Some(0.5));
+    let per_service = figures(
+        &conn,
+        &known(&conn, &settings).select(&Filter::default()),
+        &[Bucket::whole(v.period)],
+        Breakdown::PerService,
+    )
+    .unwrap();
+    assert_eq!(per_service[0].service.as_deref(), Some("shop"));
+    assert_eq!(per_service[0].aborted, 2);
+    let explained = explain(
+        &conn,
+        &known(&conn, &settings),
+        &v,
+        Metric::AbortedRollouts,
+        Paging::page(1),
+    )
+    .unwrap();
+    assert_eq!(explained.table.total, 4, "the rows are the figure's");
+}
+
+#[test]
+fn the_overview_shows_aborted_rollouts_only_where_a_rollout_was_ever_aborted() {
+    let conn = history();
+    let settings = Settings::default();
+    let o = overview(
+        &conn,
+        &settings,
+        &known(&conn, &settings),
+        &view(BucketSize::Day),
+    )
+    .unwrap();
+    assert_eq!(o.tiles.len(), 6);
+    assert!(o.tiles.iter().all(|t| t.metric != Metric::AbortedRollouts));
+}

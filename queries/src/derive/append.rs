@@ -396,6 +396,13 @@ pub(super) fn plan(
             // Reaching nothing new, a redeploy or a rollback keeps the tip.
             reach_tip: prev.reach_tip.clone(),
         };
+        // With releases counted once across regions, a sha deployed before (the one
+        // just before, or an earlier one below) may be a release reaching another
+        // region: the whole derivation decides that (`Releases`).
+        let once_per_release = settings.multi_region_window_hours.is_some();
+        if once_per_release && d.sha == prev.sha {
+            return Ok(None);
+        }
         if d.sha != prev.sha {
             let earlier = facts
                 .iter()
@@ -406,6 +413,9 @@ pub(super) fn plan(
                 None => planner.head_in_graph(&d.sha, &d.repo),
             };
             if let Some(in_graph) = earlier {
+                if once_per_release {
+                    return Ok(None);
+                }
                 // A rollback to an earlier deployment's sha.
                 let Some(in_graph) = in_graph else {
                     return Ok(None);

@@ -80,9 +80,10 @@ impl Deriver {
             .map(|(s, c)| (s, &c.repo, &c.paths))
             .collect();
         format!(
-            "v{DERIVATION_VERSION} production={:?} window={} repos={repos:?}",
+            "v{DERIVATION_VERSION} production={:?} window={} multi_region={:?} repos={repos:?}",
             self.settings.production_environments(),
-            self.settings.attribution_window_hours
+            self.settings.attribution_window_hours,
+            self.settings.multi_region_window_hours
         )
     }
 
@@ -430,7 +431,9 @@ impl Deriver {
     }
 
     /// The service's successful production deployments, in service order, and the
-    /// newest successful deployment of each environment.
+    /// newest successful deployment of each environment. With
+    /// `multi_region_window_hours`, a release's later regions are left out
+    /// ([`Releases`]); they stay their environments' heads.
     fn load_deployments(
         &self,
         conn: &Connection,
@@ -448,6 +451,7 @@ impl Deriver {
         let mut stmt = conn.prepare(include_str!("../sql/service_deployments.sql"))?;
         let mut rows = stmt.query(params![self.settings.repo_of(service), service])?;
         let mut inputs = Vec::new();
+        let mut releases = Releases::new(self.settings.multi_region_window_hours);
         // In service order, so each environment's last one is its newest.
         let mut heads: BTreeMap<Option<String>, Head> = BTreeMap::new();
         while let Some(row) = rows.next()? {
@@ -460,6 +464,8 @@ impl Deriver {
             let (sha, finished_at, repo): (String, i64, Option<String>) =
                 (row.get(1)?, row.get(2)?, row.get(5)?);
             let production = self.settings.is_production(environment.as_deref());
+            let another_region = production
+                && releases.reaches_another_region(&sha, environment.as_deref(), finished_at);
             heads.insert(
                 environment.clone(),
                 Head {
@@ -472,7 +478,7 @@ impl Deriver {
                     commits_ahead: None,
                 },
             );
-            if !production {
+            if !production || another_region {
                 continue;
             }
             let has_list: bool = row.get(6)?;
@@ -486,6 +492,56 @@ impl Deriver {
             });
         }
         Ok((inputs, heads.into_values().collect()))
+    }
+}
+
+/// The releases of one service seen so far, for `multi_region_window_hours`: each sha's
+/// first production deployment (its finish) and the production environments the
+/// release has reached since, compared case-insensitively (none named is the default).
+struct Releases {
+    window_us: Option<i64>,
+    by_sha: HashMap<String, (i64, Vec<String>)>,
+}
+
+impl Releases {
+    fn new(window_hours: Option<u32>) -> Releases {
+        Releases {
+            window_us: window_hours.map(|h| i64::from(h) * 3_600_000_000),
+            by_sha: HashMap::new(),
+        }
+    }
+
+    /// Whether this production deployment (taken in service order) is a release
+    /// reaching one more region: the sha's release started at most the window before,
+    /// in other environments only. Otherwise it starts the sha's release anew (a sha
+    /// deployed again after the window is a redeploy or a rollback, as without the
+    /// option), or is a redeploy in a region the release already reached.
+    fn reaches_another_region(
+        &mut self,
+        sha: &str,
+        environment: Option<&str>,
+        finished_at: i64,
+    ) -> bool {
+        let Some(window) = self.window_us else {
+            return false;
+        };
+        let environment = environment
+            .unwrap_or(Settings::DEFAULT_ENVIRONMENT)
+            .to_lowercase();
+        match self.by_sha.get_mut(sha) {
+            Some((first, reached)) if finished_at - *first <= window => {
+                if reached.contains(&environment) {
+                    return false;
+                }
+                reached.push(environment);
+                true
+            }
+            _ => {
+                self.by_sha
+                    .insert(sha.to_owned(), (finished_at, vec![environment]));
+                false
+            }
+        }
     }
 }
 

@@ -21,11 +21,16 @@ pub(crate) fn store(batches: &[&[&str]]) -> Connection {
 
 /// [`store`], with what the payments did in all.
 fn store_paying(batches: &[&[&str]]) -> (Connection, Payment) {
+    store_paying_with(Settings::default(), batches)
+}
+
+/// [`store_paying`] derived with `settings`.
+fn store_paying_with(settings: Settings, batches: &[&[&str]]) -> (Connection, Payment) {
     let mut paid = Payment::default();
     let store = Store::open_in_memory().unwrap();
     let mut conn = store.into_connection();
     let mut staging = Staging::for_sole_writer(&conn).unwrap();
-    let mut deriver = Deriver::new(Settings::default());
+    let mut deriver = Deriver::new(settings);
     let mut seq = 1;
     for batch in batches {
         let deliveries: Vec<_> = batch
@@ -767,4 +772,76 @@ fn a_generated_history_stored_in_small_batches_derives_as_recomputing_it_would()
         .unwrap();
     assert!(deployments > 30, "{deployments} production deployments");
     assert!(paid.extended > paid.recomputed, "{paid:?}");
+}
+
+/// One release per region (`prod-eu`, `prod-us`), each batch alone so that the
+/// appended path sees every deployment: c1 to Europe at 03-02 10:00 and the US two
+/// hours later; c2 to Europe at 03-04 06:00 and the US 27 hours later. With a 24-hour
+/// window the US's c1 is the same release reaching another region (left out), its
+/// c2 is not (a deployment, a redeploy); without the option all four count.
+#[test]
+fn a_release_reaching_another_region_within_the_window_is_counted_once() {
+    let region = |id: &str, env: &str, sha: &str, at: &str| {
+        format!(
+            r#"{{"type":"deployment","id":"{id}","service":"shop","environment":"{env}","repo":"acme/shop","sha":"{sha}","finished_at":"{at}"}}"#
+        )
+    };
+    let lines = [
+        change("c1", &[], "2026-03-02T00:00:00Z"),
+        change("c2", &["c1"], "2026-03-04T00:00:00Z"),
+        region("eu1", "prod-eu", "c1", "2026-03-02T10:00:00Z"),
+        region("us1", "Prod-US", "c1", "2026-03-02T12:00:00Z"),
+        region("eu2", "prod-eu", "c2", "2026-03-04T06:00:00Z"),
+        region("us2", "Prod-US", "c2", "2026-03-05T09:00:00Z"),
+    ];
+    let batches: Vec<[&str; 1]> = lines.iter().map(|l| [l.as_str()]).collect();
+    let batches: Vec<&[&str]> = batches.iter().map(|b| &b[..]).collect();
+    let facts = |window: Option<u32>| {
+        let mut settings = Settings::default();
+        settings.set_production_environments(["prod-*"]);
+        settings.multi_region_window_hours = window;
+        let (conn, _) = store_paying_with(settings, &batches);
+        let mut stmt = conn
+            .prepare(
+                "SELECT deployment_id, kind, change_set_size FROM deploy_facts ORDER BY position",
+            )
+            .unwrap();
+        let rows: Vec<(String, String, i32)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let heads: Vec<String> = conn
+            .prepare("SELECT deployment_id FROM environment_heads ORDER BY deployment_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (rows, heads)
+    };
+    let fact = |id: &str, kind: &str, size: i32| (id.to_owned(), kind.to_owned(), size);
+    let (off, heads_off) = facts(None);
+    assert_eq!(
+        off,
+        vec![
+            fact("eu1", "first", 1),
+            fact("us1", "redeploy", 0),
+            fact("eu2", "change", 1),
+            fact("us2", "redeploy", 0),
+        ]
+    );
+    let (on, heads_on) = facts(Some(24));
+    assert_eq!(
+        on,
+        vec![
+            fact("eu1", "first", 1),
+            fact("eu2", "change", 1),
+            // 27 h after Europe's: past the window, a deployment of its own.
+            fact("us2", "redeploy", 0),
+        ]
+    );
+    // What runs where is every region's either way.
+    assert_eq!(heads_off, vec!["eu2".to_owned(), "us2".to_owned()]);
+    assert_eq!(heads_on, heads_off);
 }

@@ -10,7 +10,10 @@
 --                 median of recovered_at - finished_at over the recovered ones;
 --   incidents / resolved / time to restore: incidents opened in the bucket, median
 --                 of resolved_at - opened_at over the resolved ones;
---   rework:       deployments whose previous deployment failed (SPEC §3.7).
+--   rework:       deployments whose previous deployment failed (SPEC §3.7);
+--   aborted:      production attempts with status `aborted` (a rollout stopped before
+--                 it fully reached production) finishing in the bucket, production
+--                 being the environments of `aborted_production` ('' for none named).
 -- $1 and $2 bound every bucket ([first start, last stop)): a plain range filter the
 -- scan applies before anything is joined. Each row then finds its buckets through
 -- its UTC day, an equality join, where a range join to the buckets would compare
@@ -35,6 +38,15 @@ opened AS MATERIALIZED (
     SELECT b.i, b.per_service, i.service, i.opened_at, i.resolved_at
     FROM incidents i JOIN days b ON b.day = CAST(i.opened_at AS DATE)
     WHERE i.opened_at >= $1 AND i.opened_at < $2 /*scope*/
+),
+aborts AS MATERIALIZED (
+    SELECT b.i, b.per_service, d.service
+    FROM deployments d JOIN days b ON b.day = CAST(d.finished_at AS DATE)
+    WHERE d.finished_at >= $1 AND d.finished_at < $2 AND d.status = 'aborted'
+      AND COALESCE(d.environment, '') IN (SELECT environment FROM aborted_production)
+      -- Always the scope's: a service counts once it has a deployment or an incident
+      -- (`report_services.sql`), whatever its aborts.
+      AND d.service IN (SELECT service FROM scope)
 ),
 -- Each CTE's rows once for the bucket as a whole (service NULL) and once more for
 -- its service where the bucket is broken down.
@@ -67,6 +79,12 @@ incident_figures AS (
           UNION ALL SELECT * FROM opened WHERE per_service)
     GROUP BY i, service
 ),
+abort_figures AS (
+    SELECT i, service, count(*) AS aborted
+    FROM (SELECT i, NULL::VARCHAR AS service FROM aborts
+          UNION ALL SELECT i, service FROM aborts WHERE per_service)
+    GROUP BY i, service
+),
 rows AS (
     SELECT b.i, s.service FROM figure_buckets b, scope s WHERE b.per_service
     UNION ALL SELECT i, NULL FROM figure_buckets
@@ -84,8 +102,10 @@ SELECT r.i,
        COALESCE(i.incidents, 0),
        COALESCE(i.resolved, 0),
        i.restore_median_hours,
-       COALESCE(d.rework, 0)
+       COALESCE(d.rework, 0),
+       COALESCE(a.aborted, 0)
 FROM rows r
 LEFT JOIN deploy_figures d ON d.i = r.i AND d.service IS NOT DISTINCT FROM r.service
 LEFT JOIN sample_figures s ON s.i = r.i AND s.service IS NOT DISTINCT FROM r.service
-LEFT JOIN incident_figures i ON i.i = r.i AND i.service IS NOT DISTINCT FROM r.service;
+LEFT JOIN incident_figures i ON i.i = r.i AND i.service IS NOT DISTINCT FROM r.service
+LEFT JOIN abort_figures a ON a.i = r.i AND a.service IS NOT DISTINCT FROM r.service;

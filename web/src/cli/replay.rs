@@ -11,8 +11,8 @@ use crate::replay::{count, filter, replay};
 pub struct ReplayArgs {
     #[arg(long, value_name = "PATH")]
     pub db: Option<std::path::PathBuf>,
-    /// Only deliveries of this source (github, gitlab, argocd, pagerduty, cdevents,
-    /// opsgenie, jira, circleci, api, import); default: all.
+    /// Only deliveries of this source (github, gitlab, argocd, argo-rollouts, pagerduty,
+    /// cdevents, opsgenie, jira, circleci, buildkite, api, import); default: all.
     #[arg(long)]
     pub source: Option<String>,
     /// Only deliveries received on or after this day (YYYY-MM-DD) or instant.

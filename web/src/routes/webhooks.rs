@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use shiplog_ingest::sources::signature::{
-    self, CIRCLECI_HEADER, GITHUB_HEADER, GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
+    self, BUILDKITE_SIGNATURE_HEADER, BUILDKITE_TOKEN_HEADER, CIRCLECI_HEADER, GITHUB_HEADER,
+    GITLAB_HEADER, PAGERDUTY_HEADER, SignatureError,
 };
 use shiplog_ingest::sources::{Incoming, Source, map_or_keep};
 use shiplog_ingest::webhook_delivery;
@@ -68,7 +69,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A sender's check of its signature header over the body, with its secret.
 type Verify = fn(&[u8], &[u8], Option<&str>) -> Result<(), SignatureError>;
 
-/// A signature over the body (GitHub, PagerDuty, CircleCI), checked once the body is read.
+/// A signature over the body (GitHub, PagerDuty, CircleCI, Buildkite), checked once the body is read.
 struct BodySignature<'a> {
     secret: &'a [u8],
     header: Option<&'a str>,
@@ -83,8 +84,8 @@ impl BodySignature<'_> {
 }
 
 /// What the headers alone can prove, checked before a byte of the body is read: a
-/// token scheme (GitLab, ArgoCD, CDEvents, Opsgenie, Jira) whole; a signature over the body (GitHub,
-/// PagerDuty, CircleCI) as far as its secret is configured and its header present, the rest of
+/// token scheme (GitLab, ArgoCD, Argo Rollouts, CDEvents, Opsgenie, Jira, a Buildkite token)
+/// whole; a signature over the body (GitHub, PagerDuty, CircleCI, Buildkite) as far as its secret is configured and its header present, the rest of
 /// it returned for when the body has been read.
 fn admit<'a>(
     config: &'a Config,
@@ -145,7 +146,31 @@ fn admit<'a>(
             )
             .map_err(unauthorized),
         ),
+        // Buildkite sends its token either as it is or as a signature, as its webhook
+        // is set; both are the same secret.
+        Source::Buildkite if header(headers, BUILDKITE_TOKEN_HEADER).is_some() => token(
+            signature::verify_token(
+                secret_of(
+                    sources.buildkite_secret.as_ref(),
+                    "SHIPLOG_BUILDKITE_SECRET",
+                )?,
+                header(headers, BUILDKITE_TOKEN_HEADER),
+                "X-Buildkite-Token",
+            )
+            .map_err(unauthorized),
+        ),
+        Source::Buildkite => signed(
+            sources.buildkite_secret.as_ref(),
+            "SHIPLOG_BUILDKITE_SECRET",
+            BUILDKITE_SIGNATURE_HEADER,
+            "X-Buildkite-Signature (or X-Buildkite-Token)",
+            signature::verify_buildkite,
+        ),
         Source::Argocd => bearer(sources.argocd_token.as_ref(), "SHIPLOG_ARGOCD_TOKEN"),
+        Source::ArgoRollouts => bearer(
+            sources.argo_rollouts_token.as_ref(),
+            "SHIPLOG_ARGO_ROLLOUTS_TOKEN",
+        ),
         Source::Cdevents => bearer(sources.cdevents_token.as_ref(), "SHIPLOG_CDEVENTS_TOKEN"),
         // Opsgenie's webhook integration adds custom headers; Jira Cloud's webhooks
         // sign nothing and take a secret only in their URL (`?token=`), Jira
@@ -170,8 +195,8 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
     path = "/webhooks/{source}",
     tag = "ingest",
     params(
-        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, pagerduty, cdevents, opsgenie, jira or circleci"),
-        ("token" = Option<String>, Query, description = "ArgoCD's, CDEvents', Opsgenie's or Jira's token, when no `Authorization` header can be sent (Jira Cloud's webhooks send none)"),
+        ("source" = crate::openapi::WebhookSource, Path, description = "The sender: github, gitlab, argocd, argo-rollouts, pagerduty, cdevents, opsgenie, jira, circleci or buildkite"),
+        ("token" = Option<String>, Query, description = "ArgoCD's, Argo Rollouts', CDEvents', Opsgenie's or Jira's token, when no `Authorization` header can be sent (Jira Cloud's webhooks send none)"),
         ("X-Hub-Signature-256" = Option<String>, Header, description = "GitHub's HMAC-SHA256 of the body"),
         ("X-GitHub-Delivery" = Option<String>, Header, description = "GitHub's delivery id"),
         ("X-GitHub-Event" = Option<String>, Header, description = "GitHub's event name"),
@@ -180,6 +205,9 @@ fn kept_headers(source: Source, headers: &HeaderMap) -> BTreeMap<String, String>
         ("X-Atlassian-Webhook-Identifier" = Option<String>, Header, description = "Jira Cloud's delivery id"),
         ("circleci-signature" = Option<String>, Header, description = "CircleCI's `v1=` HMAC-SHA256 of the body"),
         ("circleci-event-type" = Option<String>, Header, description = "CircleCI's event type"),
+        ("X-Buildkite-Signature" = Option<String>, Header, description = "Buildkite's `timestamp=…,signature=…` HMAC-SHA256 of the timestamp and the body"),
+        ("X-Buildkite-Token" = Option<String>, Header, description = "Buildkite's token, when its webhook sends the token instead of a signature"),
+        ("X-Buildkite-Event" = Option<String>, Header, description = "Buildkite's event name"),
     ),
     request_body(description = "The sender's JSON payload", content((serde_json::Value = "application/json"))),
     responses(

@@ -54,6 +54,9 @@ fn definition(metric: Metric) -> &'static str {
         Metric::ReworkRate => {
             "Every successful production deployment that finished in the period; the figure is the share whose previous deployment of the same service had failed (the rollback or the fix)."
         }
+        Metric::AbortedRollouts => {
+            "Every successful production deployment that finished in the period (completed) and every production rollout aborted in it (status aborted: its canary analysis failed, or someone aborted it); the figure is the share aborted. An aborted rollout never fully reached production: it is no deployment for the DORA figures and fails nothing."
+        }
     }
 }
 

@@ -21,12 +21,12 @@ use crate::format;
 use crate::routes::ReadQuery;
 use shiplog_model::goals::Goal;
 
-/// A metric slug from the path, or a 404 naming the six.
+/// A metric slug from the path, or a 404 naming every one.
 pub fn parse_metric(slug: &str) -> Result<Metric, ApiError> {
     Metric::parse(slug).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no metric {slug:?}: use one of {}",
-            Metric::ALL.map(Metric::slug).join(", ")
+            Metric::EVERY.map(Metric::slug).join(", ")
         ))
     })
 }
@@ -152,22 +152,23 @@ fn chart(data: &MetricPage, chrome: &Chrome) -> Svg {
     let unit = match metric.unit() {
         shiplog_queries::dashboard::metric::Unit::PerDay => "deployments per day",
         shiplog_queries::dashboard::metric::Unit::Hours => "hours (median)",
+        shiplog_queries::dashboard::metric::Unit::Rate if metric == Metric::AbortedRollouts => {
+            "% of rollouts"
+        }
         shiplog_queries::dashboard::metric::Unit::Rate => "% of deployments",
     };
     let buckets: Vec<_> = data.series.iter().map(|p| p.bucket).collect();
-    let goal = metric.goal();
-    let target = chrome
-        .goals
-        .as_ref()
-        .and_then(|g| g.get(goal))
-        .map(|target| Target {
+    let target = metric.goal().and_then(|goal| {
+        let target = chrome.goals.as_ref()?.get(goal)?;
+        Some(Target {
             // The chart counts deployments per day; the goal, per week.
             value: match goal {
                 Goal::DeploymentsPerWeek => target / 7.0,
                 _ => target,
             },
             label: format!("goal {}", format::goal_target(goal, target)),
-        });
+        })
+    });
     bar_chart(&BarChart {
         id: "series",
         title: &format!("{} per {}", metric.title(), chrome.bucket),

@@ -233,6 +233,11 @@ fn rule_text(rule: Option<&str>) -> &'static str {
 }
 
 fn detail(d: &DeploymentMark) -> String {
+    if d.outcome() == "region" {
+        return "another region of a release counted once (multi_region_window_hours): \
+                not counted again"
+            .to_owned();
+    }
     if !d.counts {
         return format!(
             "status {}: not counted (only successful production deployments count)",
@@ -274,7 +279,7 @@ fn service_timeline(page: &ServicePage, chrome: &Chrome) -> Svg {
         .and_hms_opt(0, 0, 0)
         .map_or(0, |t| t.and_utc().timestamp());
     let lane = |d: &DeploymentMark| {
-        if d.counts || d.outcome() == "attempt" {
+        if d.counts || matches!(d.outcome(), "attempt" | "region") {
             0
         } else {
             1

@@ -47,7 +47,7 @@ pub fn goal_view(
     goals: Option<&Goals>,
     days: i64,
 ) -> Option<GoalView> {
-    let goal = metric.goal();
+    let goal = metric.goal()?;
     let target = goals?.get(goal)?;
     let check = shiplog_model::goals::GoalCheck {
         goal,
@@ -120,6 +120,11 @@ pub fn basis(metric: Metric, f: &Figures) -> String {
         Metric::ReworkRate => format!(
             "{} of {} deployments followed a failure",
             f.rework, f.deployments
+        ),
+        Metric::AbortedRollouts => format!(
+            "{} of {} rollouts aborted before reaching production",
+            f.aborted,
+            f.deployments + f.aborted
         ),
     }
 }
@@ -214,6 +219,11 @@ pub fn groups(
         ("throughput", "Throughput", Group::Throughput),
         ("instability", "Instability", Group::Instability),
         ("restore", "Time to restore", Group::Restore),
+        (
+            "progressive-delivery",
+            "Progressive delivery (beyond DORA)",
+            Group::ProgressiveDelivery,
+        ),
     ]
     .into_iter()
     .map(|(group_id, title, group)| TileGroup {
@@ -226,6 +236,7 @@ pub fn groups(
             .map(|t| tile_view(t, links, &overview.coverage, id, goals))
             .collect(),
     })
+    .filter(|g| !g.tiles.is_empty())
     .collect()
 }
 
