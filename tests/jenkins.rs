@@ -102,5 +102,9 @@ async fn jenkins_runs_with_a_checkout_are_builds_in_the_build_health() {
     // Red from 11:00 to 12:00 on main: one spell, green again an hour later.
     assert_eq!(health["red_spells"], 1, "{health}");
     assert_eq!(health["time_to_green_median_hours"], 1.0, "{health}");
+    // The same on the dashboard's overview: 2 of 3 builds green.
+    let week = "from=2023-04-03&to=2023-04-10";
+    assert_eq!(app.build_tile(week, "Build success rate").await, "66.7 %");
+    assert_eq!(app.build_tile(week, "Time to green").await, "1.0 h");
     app.stop().await;
 }

@@ -179,6 +179,12 @@ async fn an_opsgenie_alert_created_and_closed_fails_its_deployment_and_restores(
     // 10:00 to 13:55:56.288.
     assert_eq!(m["failed_deployment_recovery"]["recovered"], 1, "{m}");
     assert_eq!(m["failed_deployment_recovery"]["median_hours"], 3.93, "{m}");
+    // The same on the dashboard's overview.
+    let week = "from=2017-08-14&to=2017-08-21&service=checkout";
+    let (restore, resolved) = app.tile(week, "time-to-restore").await;
+    assert_eq!(resolved, 1);
+    assert!((restore.unwrap() - 2.5).abs() < 0.005, "{restore:?}");
+    assert_eq!(app.tile(week, "change-failure-rate").await, (Some(0.5), 2));
     app.stop().await;
 }
 
@@ -274,6 +280,12 @@ async fn a_jira_server_bug_resolved_reopened_and_closed_restores_at_its_last_res
         m["failed_deployment_recovery"]["median_hours"], 31.05,
         "{m}"
     );
+    // The same on the dashboard's overview.
+    let week = "from=2019-08-12&to=2019-08-19&service=payments";
+    let (restore, resolved) = app.tile(week, "time-to-restore").await;
+    assert_eq!(resolved, 1);
+    assert!((restore.unwrap() - 28.81).abs() < 0.005, "{restore:?}");
+    assert_eq!(app.tile(week, "change-failure-rate").await, (Some(0.5), 2));
     app.stop().await;
 }
 

@@ -612,3 +612,36 @@ fn the_renderer_reads_go_templates_as_go_does() {
     assert_eq!(render(without, &dot).unwrap(), "null");
     assert!(render("{{ .a.b | upper }}", &dot).is_err());
 }
+
+#[test]
+fn every_fixture_is_listed_and_is_a_rendered_rollout_or_named_here_as_not_one() {
+    let source = read_text(FOLDER, "SOURCE.md");
+    let mut rollouts = 0;
+    for file in files_under(FOLDER) {
+        assert!(
+            file == "SOURCE.md" || source.contains(&format!("| {file} |")),
+            "{file} is not in SOURCE.md's table"
+        );
+        let why_not = if file.ends_with("LICENSE") || file == "SOURCE.md" {
+            "provenance"
+        } else if file.starts_with("notifications/") {
+            // The upstream catalog and examples: the shape Shiplog's templates follow.
+            "the upstream notification config"
+        } else if file.ends_with("health_test.yaml") {
+            "Argo CD's expected health of the resources beside it"
+        } else if file.contains("AnalysisRun/") || file.ends_with("analysisrun.yaml") {
+            // An abort is read from the Rollout it stopped (`status.abort`), not from
+            // the AnalysisRun that decided it.
+            "an AnalysisRun"
+        } else {
+            assert_eq!(rollout(&file)["kind"], "Rollout", "{file}");
+            rollouts += 1;
+            continue;
+        };
+        assert!(!why_not.is_empty());
+    }
+    assert_eq!(
+        rollouts, 28,
+        "each rendered by every_rollout_fixture_renders_…"
+    );
+}

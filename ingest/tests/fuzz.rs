@@ -33,11 +33,11 @@ use proptest::test_runner::{Config, TestCaseResult, TestRunner};
 use serde_json::{Number, Value, json};
 use shiplog_ingest::sources::generic::{BodyFormat, parse_body, parse_event, parse_event_text};
 use shiplog_ingest::sources::signature::{
-    sign_hex, token_matches, verify_github, verify_pagerduty, verify_token,
+    sign_hex, token_matches, verify_buildkite, verify_github, verify_pagerduty, verify_token,
 };
 use shiplog_ingest::sources::typed_json::to_json;
 use shiplog_ingest::sources::{
-    Incoming, MapError, Mapping, Routing, Source, argocd, map, map_or_keep,
+    Incoming, MapError, Mapping, Routing, Source, argo_rollouts, argocd, map, map_or_keep,
 };
 use shiplog_ingest::webhook_delivery;
 use shiplog_model::ServiceSettings;
@@ -621,6 +621,31 @@ fn argocd_body(event: &str) -> Value {
     })
 }
 
+/// What the shipped Argo Rollouts template renders from the aborted canary of
+/// `tests/fixtures/argo-rollouts/info-testdata/rollout-aborted/rollout.yaml`, as
+/// `event` (`argo_rollouts_fixtures.rs` renders it).
+fn argo_rollouts_body(event: &str) -> Value {
+    json!({
+        "event": event,
+        "rollout": "rollout-background-analysis",
+        "namespace": "default",
+        "environment": "production",
+        "revision": null,
+        "rollout_revision": "2",
+        "image": "argoproj/rollouts-demo:yellow",
+        "phase": if event == "rollout-completed" { json!("Healthy") } else { Value::Null },
+        "abort": event == "rollout-aborted",
+        "aborted_at": "2020-09-22T09:10:05Z",
+        "message": null,
+        "conditions": [
+            {"type": "Completed", "status": "True", "reason": "RolloutCompleted",
+             "lastTransitionTime": "2020-09-22T09:20:00Z", "lastUpdateTime": "2020-09-22T09:20:00Z"},
+            {"type": "Progressing", "status": "False", "reason": "RolloutAborted",
+             "lastTransitionTime": "2020-09-22T09:10:04Z", "lastUpdateTime": "2020-09-22T09:10:04Z"}
+        ],
+    })
+}
+
 /// Every webhook fixture as its sender delivers it; CDEvents three ways (a bare
 /// CDEvent, a structured CloudEvent, a binary one with `ce-*` headers).
 static SEEDS: LazyLock<Vec<Seed>> = LazyLock::new(|| {
@@ -708,6 +733,29 @@ static SEEDS: LazyLock<Vec<Seed>> = LazyLock::new(|| {
             body,
         });
     }
+    for (name, body) in json_fixtures("buildkite") {
+        let event = body["event"]
+            .as_str()
+            .unwrap_or("build.finished")
+            .to_owned();
+        seeds.push(Seed {
+            name,
+            source: Source::Buildkite,
+            headers: headers(&[
+                ("x-buildkite-event", &event),
+                ("x-buildkite-request", "fuzz-1"),
+            ]),
+            body,
+        });
+    }
+    for event in argo_rollouts::EVENTS {
+        seeds.push(Seed {
+            name: format!("argo-rollouts {event}"),
+            source: Source::ArgoRollouts,
+            headers: BTreeMap::new(),
+            body: argo_rollouts_body(event),
+        });
+    }
     seeds
 });
 
@@ -740,6 +788,7 @@ static ROUTINGS: LazyLock<[Routing; 2]> = LazyLock::new(|| {
         environment_aliases: BTreeMap::from([("prd".into(), "production".into())]),
         github_deploy_workflows: vec!["*".into()],
         circleci_deploy_workflows: vec!["*".into()],
+        buildkite_deploy_pipelines: vec!["*".into()],
         argocd_environments: BTreeMap::from([("velero-test".into(), "prod".into())]),
         ..Routing::default()
     };
@@ -1164,6 +1213,7 @@ fn signature_checks_survive_arbitrary_headers_and_accept_only_the_right_signatur
         text(),
         "sha256=[0-9a-fA-F]{0,70}",
         "(v1=[0-9a-f]{0,66},?){0,4}",
+        "timestamp=[0-9]{0,12},signature=[0-9a-f]{0,66}",
         any::<String>(),
     ];
     let strategy = (
@@ -1176,6 +1226,7 @@ fn signature_checks_survive_arbitrary_headers_and_accept_only_the_right_signatur
         let checked = [
             verify_github(&secret, &body, header),
             verify_pagerduty(&secret, &body, header),
+            verify_buildkite(&secret, &body, header),
             verify_token(&secret, header, "X-Gitlab-Token"),
         ];
         for result in checked {
@@ -1187,9 +1238,14 @@ fn signature_checks_survive_arbitrary_headers_and_accept_only_the_right_signatur
         let good = sign_hex(&secret, &body);
         let github = format!("sha256={good}");
         let pagerduty = format!("v1=00,v1={good}");
+        let mut signed = b"1700000000.".to_vec();
+        signed.extend_from_slice(&body);
+        let buildkite_good = sign_hex(&secret, &signed);
+        let buildkite = format!("timestamp=1700000000,signature={buildkite_good}");
         let right = [
             verify_github(&secret, &body, Some(&github)),
             verify_pagerduty(&secret, &body, Some(&pagerduty)),
+            verify_buildkite(&secret, &body, Some(&buildkite)),
         ];
         for result in right {
             calls.saw(accepted_if(&result));
@@ -1201,6 +1257,11 @@ fn signature_checks_survive_arbitrary_headers_and_accept_only_the_right_signatur
         {
             prop_assert!(verify_github(&secret, &body, Some(header)).is_err());
             prop_assert!(verify_pagerduty(&secret, &body, Some(header)).is_err());
+        }
+        if let Some(header) = header
+            && !header.contains(&buildkite_good)
+        {
+            prop_assert!(verify_buildkite(&secret, &body, Some(header)).is_err());
         }
         let presented = header.unwrap_or_default().as_bytes();
         prop_assert_eq!(

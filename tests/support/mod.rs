@@ -317,6 +317,43 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// The overview's tile of the figure `slug` for `query` (`from=…&to=…`, a filter):
+    /// the unrounded value the page carries (`data-value`, `None` when undefined) and
+    /// how many samples it is made of (`data-samples`).
+    pub async fn tile(&self, query: &str, slug: &str) -> (Option<f64>, i64) {
+        let (status, page) = self.get_text(&format!("/?{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        let attribute = |after: &str, name: &str| -> String {
+            let start = after
+                .find(&format!("{name}=\""))
+                .unwrap_or_else(|| panic!("no {name} after the {slug} tile"))
+                + name.len()
+                + 2;
+            let end = after[start..].find('"').unwrap() + start;
+            after[start..end].to_owned()
+        };
+        let at = page
+            .find(&format!("data-metric=\"{slug}\""))
+            .unwrap_or_else(|| panic!("no {slug} tile on /?{query}"));
+        let tile = &page[at..];
+        let value = attribute(tile, "data-value");
+        let samples = attribute(tile, "data-samples").parse().unwrap();
+        (value.parse().ok(), samples)
+    }
+
+    /// The overview's build-health tile titled `title` for `query`: its value as shown.
+    pub async fn build_tile(&self, query: &str, title: &str) -> String {
+        let (status, page) = self.get_text(&format!("/?{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        let at = page
+            .find(&format!("data-figure=\"{title}\""))
+            .unwrap_or_else(|| panic!("no {title} tile on /?{query}"));
+        let tile = &page[at..];
+        let start = tile.find("<span class=\"value\">").unwrap() + "<span class=\"value\">".len();
+        let end = tile[start..].find("</span>").unwrap() + start;
+        tile[start..end].to_owned()
+    }
+
     /// Rows in the raw log, read through the app's own read pool.
     pub fn raw_events(&self) -> i64 {
         self.state

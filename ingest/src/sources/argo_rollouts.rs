@@ -29,7 +29,7 @@
 use chrono::SecondsFormat;
 use shiplog_model::{CommitSha, Deployment, Event, Status, Timestamp};
 
-use super::payload::{Node, event_id, parse_json, service_name};
+use super::payload::{Node, event_id, parse_object, service_name};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// Every key of the shipped template's body (a test checks the template renders each).
@@ -55,12 +55,7 @@ pub const EVENTS: &[&str] = &["rollout-completed", "rollout-aborted"];
 pub use shiplog_model::ABORTED;
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "argo-rollouts")?;
-    if !value.is_object() {
-        return Err(MapError::new(
-            "argo-rollouts: the body must be a JSON object",
-        ));
-    }
+    let value = parse_object(incoming.body, "argo-rollouts")?;
     let event = Node::root(&value, "argo-rollouts").str("event")?;
     let root = Node::root(&value, event);
     let name = root.str("rollout")?;

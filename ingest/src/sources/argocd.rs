@@ -17,7 +17,7 @@
 use chrono::SecondsFormat;
 use shiplog_model::{Deployment, Event, RepoName, Status};
 
-use super::payload::{Node, event_id, parse_json, service_name};
+use super::payload::{Node, event_id, parse_object, service_name};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// Every key of the shipped template's body that this adapter reads (a test checks
@@ -70,10 +70,7 @@ fn status(event: &str, phase: Option<&str>) -> Result<&'static str, String> {
 }
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "argocd")?;
-    if !value.is_object() {
-        return Err(MapError::new("argocd: the body must be a JSON object"));
-    }
+    let value = parse_object(incoming.body, "argocd")?;
     let event = Node::root(&value, "argocd")
         .opt_str("event")?
         .unwrap_or("sync");

@@ -46,7 +46,7 @@ use shiplog_model::{Build, Event, RepoName, Status};
 
 use super::argocd::repo_from_url;
 use super::deploy_workflow::add_deployment;
-use super::payload::{Node, event_id, parse_json};
+use super::payload::{Node, event_id, event_named, parse_object};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// The header naming the event (`build.finished`); the body's `event` says the same.
@@ -62,17 +62,9 @@ const MAPS: &str =
     "Shiplog maps build.finished (a build, or a deployment for a pipeline under deploy_pipelines)";
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "buildkite")?;
-    if !value.is_object() {
-        return Err(MapError::new("buildkite: the body must be a JSON object"));
-    }
+    let value = parse_object(incoming.body, "buildkite")?;
     let top = Node::root(&value, "buildkite");
-    let event = match top.opt_str("event")? {
-        Some(event) => event,
-        None => incoming
-            .header(EVENT_HEADER)
-            .ok_or_else(|| top.error("event", "is missing"))?,
-    };
+    let event = event_named(&top, incoming, "event", EVENT_HEADER)?;
     let root = Node::root(&value, event);
     let delivery_id = incoming.header(DELIVERY_HEADER).map(str::to_owned);
     if event != "build.finished" {

@@ -16,24 +16,16 @@ use shiplog_model::{Build, Event, RepoName, Status};
 
 use super::argocd::repo_from_url;
 use super::deploy_workflow::add_deployment;
-use super::payload::{Node, event_id, parse_json};
+use super::payload::{Node, event_id, event_named, parse_object};
 use super::{Incoming, MapError, Mapping, Routing};
 
 /// The header naming the event type; the body's `type` says the same.
 pub const EVENT_HEADER: &str = "circleci-event-type";
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "circleci")?;
-    if !value.is_object() {
-        return Err(MapError::new("circleci: the body must be a JSON object"));
-    }
+    let value = parse_object(incoming.body, "circleci")?;
     let top = Node::root(&value, "circleci");
-    let event = match top.opt_str("type")? {
-        Some(event) => event,
-        None => incoming
-            .header(EVENT_HEADER)
-            .ok_or_else(|| top.error("type", "is missing"))?,
-    };
+    let event = event_named(&top, incoming, "type", EVENT_HEADER)?;
     let root = Node::root(&value, event);
     let delivery_id = root.opt_id("id")?;
     if event != "workflow-completed" {

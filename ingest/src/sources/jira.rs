@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shiplog_model::{Event, Incident, Timestamp, check_range};
 
-use super::payload::{Node, event_id, parse_json, parse_time, service_name};
+use super::payload::{Node, event_id, parse_object, parse_time, service_name};
 use super::routing::JiraIssue;
 use super::{Incoming, MapError, Mapping, Routing};
 
@@ -21,10 +21,7 @@ use super::{Incoming, MapError, Mapping, Routing};
 pub const DELIVERY_HEADER: &str = "x-atlassian-webhook-identifier";
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "jira")?;
-    if !value.is_object() {
-        return Err(MapError::new("jira: the body must be a JSON object"));
-    }
+    let value = parse_object(incoming.body, "jira")?;
     let event = Node::root(&value, "jira").str("webhookEvent")?;
     let root = Node::root(&value, event);
     let delivery_id = incoming.header(DELIVERY_HEADER).map(str::to_owned);

@@ -12,7 +12,7 @@ use chrono::DateTime;
 use serde_json::Value;
 use shiplog_model::{Event, Incident, Timestamp, check_range};
 
-use super::payload::{Node, event_id, parse_json, service_name};
+use super::payload::{Node, event_id, parse_object, service_name};
 use super::routing::OpsgenieAlert;
 use super::{Incoming, MapError, Mapping, Routing};
 
@@ -20,10 +20,7 @@ use super::{Incoming, MapError, Mapping, Routing};
 pub const MAPPED_ACTIONS: &[&str] = &["Create", "Acknowledge", "Close"];
 
 pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapError> {
-    let value = parse_json(incoming.body, "opsgenie")?;
-    if !value.is_object() {
-        return Err(MapError::new("opsgenie: the body must be a JSON object"));
-    }
+    let value = parse_object(incoming.body, "opsgenie")?;
     let action = Node::root(&value, "opsgenie").str("action")?;
     let what = format!("opsgenie {action}");
     let root = Node::root(&value, &what);

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 use shiplog_model::{CommitSha, EventId, RepoName, ServiceName, Timestamp, check_range};
 
-use super::MapError;
+use super::{Incoming, MapError};
 
 /// `raw` with each `%XX` (two hex digits) replaced by its byte, read as UTF-8 (lossily);
 /// a `%` not followed by two hex digits stays as it is. For package-URL versions and
@@ -39,6 +39,35 @@ pub fn percent_decode(raw: &str) -> String {
 pub fn parse_json(body: &[u8], what: &str) -> Result<Value, MapError> {
     serde_json::from_slice(body)
         .map_err(|e| MapError::new(format!("{what}: the body is not valid JSON: {e}")))
+}
+
+/// A body that must be one JSON object, as every webhook sender's is.
+pub fn parse_object(body: &[u8], what: &str) -> Result<Value, MapError> {
+    let value = parse_json(body, what)?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(MapError::new(format!(
+            "{what}: the body must be a JSON object"
+        )))
+    }
+}
+
+/// The event a delivery is: the body's `key` (`top` is the body's root), else the
+/// sender's `header`, which says the same (CircleCI, Buildkite); neither is an error
+/// naming the key.
+pub fn event_named<'a>(
+    top: &Node<'a>,
+    incoming: &Incoming<'a>,
+    key: &str,
+    header: &str,
+) -> Result<&'a str, MapError> {
+    match top.opt_str(key)? {
+        Some(event) => Ok(event),
+        None => incoming
+            .header(header)
+            .ok_or_else(|| top.error(key, "is missing")),
+    }
 }
 
 /// Parses the time formats senders use: RFC 3339 (GitHub, PagerDuty, CDEvents,

@@ -60,15 +60,15 @@ impl Metric {
     }
 
     /// Every figure a page can show: the six DORA figures, then aborted rollouts.
-    pub const EVERY: [Metric; 7] = [
-        Metric::DeploymentFrequency,
-        Metric::LeadTime,
-        Metric::FailedDeploymentRecovery,
-        Metric::ChangeFailureRate,
-        Metric::ReworkRate,
-        Metric::TimeToRestore,
-        Metric::AbortedRollouts,
-    ];
+    pub const EVERY: [Metric; 7] = {
+        let mut every = [Metric::AbortedRollouts; 7];
+        let mut i = 0;
+        while i < Metric::ALL.len() {
+            every[i] = Metric::ALL[i];
+            i += 1;
+        }
+        every
+    };
 
     /// The six DORA figures.
     pub const ALL: [Metric; 6] = [

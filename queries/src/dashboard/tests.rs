@@ -432,6 +432,16 @@ fn one_figure_read_gives_each_request_what_a_read_of_its_own_gives() {
     }
 }
 
+/// The first page of the rows behind `metric`.
+fn first_page(
+    conn: &Connection,
+    settings: &Settings,
+    v: &View,
+    metric: Metric,
+) -> super::explain::Explained {
+    explain(conn, &known(conn, settings), v, metric, Paging::page(1)).unwrap()
+}
+
 /// Service `shop`, 2026-03-01 to 03-05, releasing by canary:
 /// - d1 = a at 03-01 10:00 (production, success);
 /// - x1 = b at 03-02 10:00, aborted (its canary analysis failed), then d2 = b at
@@ -473,14 +483,7 @@ fn aborted_rollouts_are_counted_apart_and_fail_nothing() {
     assert_eq!(m.lead_time.samples, 2);
     assert_eq!(m.lead_time.p90_hours, Some(5.6));
 
-    let explained = explain(
-        &conn,
-        &known(&conn, &settings),
-        &v,
-        Metric::AbortedRollouts,
-        Paging::page(1),
-    )
-    .unwrap();
+    let explained = first_page(&conn, &settings, &v, Metric::AbortedRollouts);
     assert_eq!(explained.table.total, 3);
     close(explained.value, 1.0 / 3.0);
     let rows: Vec<(String, String)> = explained
@@ -528,14 +531,7 @@ fn production_patterns_decide_which_aborts_count() {
     .unwrap();
     assert_eq!(per_service[0].service.as_deref(), Some("shop"));
     assert_eq!(per_service[0].aborted, 2);
-    let explained = explain(
-        &conn,
-        &known(&conn, &settings),
-        &v,
-        Metric::AbortedRollouts,
-        Paging::page(1),
-    )
-    .unwrap();
+    let explained = first_page(&conn, &settings, &v, Metric::AbortedRollouts);
     assert_eq!(explained.table.total, 4, "the rows are the figure's");
 }
 

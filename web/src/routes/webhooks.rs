@@ -107,6 +107,17 @@ fn admit<'a>(
         }
     };
     let token = |checked: Result<(), ApiError>| checked.map(|()| None);
+    // A token the sender puts in its own header `name` (GitLab, Buildkite).
+    let in_header = |secret: Option<&SecretString>,
+                     variable: &'static str,
+                     name: &str,
+                     shown: &'static str|
+     -> Result<Option<BodySignature<'a>>, ApiError> {
+        token(
+            signature::verify_token(secret_of(secret, variable)?, header(headers, name), shown)
+                .map_err(unauthorized),
+        )
+    };
     // A bearer token (`Authorization: Bearer`, or `?token=`), set by `variable`.
     let bearer = |secret: Option<&SecretString>, variable| {
         token(auth::require(
@@ -138,26 +149,19 @@ fn admit<'a>(
             "circleci-signature",
             signature::verify_circleci,
         ),
-        Source::Gitlab => token(
-            signature::verify_token(
-                secret_of(sources.gitlab_token.as_ref(), "SHIPLOG_GITLAB_TOKEN")?,
-                header(headers, GITLAB_HEADER),
-                "X-Gitlab-Token",
-            )
-            .map_err(unauthorized),
+        Source::Gitlab => in_header(
+            sources.gitlab_token.as_ref(),
+            "SHIPLOG_GITLAB_TOKEN",
+            GITLAB_HEADER,
+            "X-Gitlab-Token",
         ),
         // Buildkite sends its token either as it is or as a signature, as its webhook
         // is set; both are the same secret.
-        Source::Buildkite if header(headers, BUILDKITE_TOKEN_HEADER).is_some() => token(
-            signature::verify_token(
-                secret_of(
-                    sources.buildkite_secret.as_ref(),
-                    "SHIPLOG_BUILDKITE_SECRET",
-                )?,
-                header(headers, BUILDKITE_TOKEN_HEADER),
-                "X-Buildkite-Token",
-            )
-            .map_err(unauthorized),
+        Source::Buildkite if header(headers, BUILDKITE_TOKEN_HEADER).is_some() => in_header(
+            sources.buildkite_secret.as_ref(),
+            "SHIPLOG_BUILDKITE_SECRET",
+            BUILDKITE_TOKEN_HEADER,
+            "X-Buildkite-Token",
         ),
         Source::Buildkite => signed(
             sources.buildkite_secret.as_ref(),
