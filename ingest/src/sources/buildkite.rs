@@ -7,7 +7,7 @@
 //! under; Buildkite's Build object names no repository of its own), the commit
 //! `build.commit`, the branch `build.branch`, from `build.started_at` to
 //! `build.finished_at`. When the pipeline's slug or name is under `deploy_pipelines`
-//! the build is also the production deployment ([`add_deployment`]).
+//! the build is also the production deployment (`deploy_workflow::build_mapping`).
 //!
 //! `build.state`, as Buildkite documents it (`scheduled`, `running`, `passed`, `failed`,
 //! `blocked`, `canceled`, `canceling`, `skipped`, `not_run`, `waiting`,
@@ -42,10 +42,10 @@
 //! request id is what real deliveries carry, so without it the raw log keys the
 //! delivery by its body's hash, as for any sender that gives no id.
 
-use shiplog_model::{Build, Event, RepoName, Status};
+use shiplog_model::{Build, RepoName, Status};
 
 use super::argocd::repo_from_url;
-use super::deploy_workflow::add_deployment;
+use super::deploy_workflow::build_mapping;
 use super::payload::{Node, event_id, event_named, parse_object};
 use super::{Incoming, MapError, Mapping, Routing};
 
@@ -146,19 +146,10 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         finished_at,
         provider: Some("buildkite".to_owned()),
     };
-    let mut mapping = Mapping::one(event, delivery_id.clone(), Event::Build(build.clone()));
-    if routing.is_buildkite_deploy_pipeline(slug, name) {
-        // The slug, not the display name, is what a service's `deploy_names` lists:
-        // it is the pipeline's id in its URLs and stays put when the name is edited.
-        add_deployment(
-            &mut mapping.events,
-            &mut mapping.skipped,
-            routing,
-            &build,
-            slug,
-        )?;
-    }
-    Ok(mapping)
+    // The slug, not the display name, is what a service's `deploy_names` lists: it is
+    // the pipeline's id in its URLs and stays put when the name is edited.
+    let deploys = routing.is_buildkite_deploy_pipeline(slug, name);
+    build_mapping(event, delivery_id, build, routing, deploys.then_some(slug))
 }
 
 /// `build #2 (f62a1b4d-…)`, or as much of it as the body gives: the reasons name the

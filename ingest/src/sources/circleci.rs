@@ -12,10 +12,10 @@
 //! and skipped. The body's top-level `id` is the delivery id, the same on CircleCI's
 //! retries.
 
-use shiplog_model::{Build, Event, RepoName, Status};
+use shiplog_model::{Build, RepoName, Status};
 
 use super::argocd::repo_from_url;
-use super::deploy_workflow::add_deployment;
+use super::deploy_workflow::build_mapping;
 use super::payload::{Node, event_id, event_named, parse_object};
 use super::{Incoming, MapError, Mapping, Routing};
 
@@ -89,15 +89,6 @@ pub fn map(incoming: &Incoming<'_>, routing: &Routing) -> Result<Mapping, MapErr
         finished_at,
         provider: Some("circleci".to_owned()),
     };
-    let mut mapping = Mapping::one(event, delivery_id.clone(), Event::Build(build.clone()));
-    if routing.is_circleci_deploy_workflow(name) {
-        add_deployment(
-            &mut mapping.events,
-            &mut mapping.skipped,
-            routing,
-            &build,
-            name,
-        )?;
-    }
-    Ok(mapping)
+    let deploys = routing.is_circleci_deploy_workflow(name);
+    build_mapping(event, delivery_id, build, routing, deploys.then_some(name))
 }

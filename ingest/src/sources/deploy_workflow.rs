@@ -4,7 +4,29 @@
 use shiplog_model::{Build, Deployment, Event};
 
 use super::payload::service_name;
-use super::{MapError, Routing};
+use super::{MapError, Mapping, Routing};
+
+/// The mapping of a finished CI run (CircleCI's workflow, Buildkite's build): `build`,
+/// and its deployment too when `deploy` names the deploy workflow or pipeline it is.
+pub(crate) fn build_mapping(
+    event: &str,
+    delivery_id: Option<String>,
+    build: Build,
+    routing: &Routing,
+    deploy: Option<&str>,
+) -> Result<Mapping, MapError> {
+    let mut mapping = Mapping::one(event, delivery_id, Event::Build(build.clone()));
+    if let Some(name) = deploy {
+        add_deployment(
+            &mut mapping.events,
+            &mut mapping.skipped,
+            routing,
+            &build,
+            name,
+        )?;
+    }
+    Ok(mapping)
+}
 
 /// Adds to `events` the production deployment that `build`, a finished run of the
 /// deploy workflow `workflow`, is: the same id, repository, commit, status and times.
