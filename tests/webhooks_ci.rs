@@ -339,29 +339,9 @@ async fn rollout(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Valu
 
 /// What `template.shiplog-rollout-aborted` renders from the aborted canary of
 /// `tests/fixtures/argo-rollouts/info-testdata/rollout-aborted/rollout.yaml`
-/// (`ingest/tests/argo_rollouts_fixtures.rs` renders it and checks these values).
+/// (`ingest/tests/argo_rollouts_fixtures.rs` renders it and checks it is this file).
 fn aborted_canary() -> Value {
-    json!({
-        "event": "rollout-aborted",
-        "rollout": "rollout-background-analysis",
-        "namespace": "default",
-        "environment": null,
-        "revision": null,
-        "rollout_revision": "2",
-        "image": "argoproj/rollouts-demo:yellow",
-        "phase": null,
-        "abort": true,
-        "aborted_at": "2020-09-22T09:10:05Z",
-        "message": null,
-        "conditions": [
-            {"lastTransitionTime": "2020-09-22T09:09:47Z", "lastUpdateTime": "2020-09-22T09:09:47Z",
-             "message": "Rollout has minimum availability", "reason": "AvailableReason",
-             "status": "True", "type": "Available"},
-            {"lastTransitionTime": "2020-09-22T09:10:04Z", "lastUpdateTime": "2020-09-22T09:10:04Z",
-             "message": "metric \"web\" assessed Failed due to failed (1) > failureLimit (0)",
-             "reason": "RolloutAborted", "status": "False", "type": "Progressing"}
-        ]
-    })
+    fixture("argo-rollouts/rendered/rollout-aborted.json")
 }
 
 #[tokio::test]
@@ -411,6 +391,18 @@ async fn an_aborted_canary_and_its_completed_retry_are_one_abort_and_one_deploym
 
     // On the dashboard: the overview's tile and the rows behind it.
     assert_eq!(app.tile(week, "aborted-rollouts").await, (Some(0.5), 2));
+    // Its page, per service.
+    let (status, page) = app
+        .get_text(&format!("/metrics/aborted-rollouts?{week}"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let line = page
+        .split("<tr data-service=\"rollout-background-analysis\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no line for the service: {page}"));
+    assert!(line.contains("50.0 %"), "{line}");
+    assert!(line.contains("1 of 2 rollouts aborted"), "{line}");
     let (status, csv) = app
         .get_text(&format!("/explain/aborted-rollouts?{week}&format=csv"))
         .await;

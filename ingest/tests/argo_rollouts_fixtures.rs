@@ -447,6 +447,13 @@ fn an_aborted_canary_is_an_aborted_attempt_at_its_abort() {
 }
 
 #[test]
+fn the_rendered_aborted_canary_the_end_to_end_test_posts_is_what_the_template_renders() {
+    let rendered = rendered("rollout-aborted", ABORTED_CANARY).unwrap();
+    let posted = fixture_support::read_json(FOLDER, "rendered/rollout-aborted.json");
+    assert_eq!(rendered, posted);
+}
+
+#[test]
 fn an_aborted_blue_green_rollout_is_an_aborted_attempt_too() {
     let d = the_deployment(&mapped("rollout-aborted", ABORTED_BLUE_GREEN)).clone();
     assert_eq!(d.status.as_deref(), Some(ABORTED));
@@ -624,6 +631,8 @@ fn every_fixture_is_listed_and_is_a_rendered_rollout_or_named_here_as_not_one() 
         );
         let why_not = if file.ends_with("LICENSE") || file == "SOURCE.md" {
             "provenance"
+        } else if file.starts_with("rendered/") {
+            "what the shipped template renders, checked above"
         } else if file.starts_with("notifications/") {
             // The upstream catalog and examples: the shape Shiplog's templates follow.
             "the upstream notification config"
