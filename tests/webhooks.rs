@@ -9,19 +9,12 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use shiplog_ingest::sources::signature::sign_hex;
 use shiplog_model::ServiceSettings;
-use support::{TestApp, spawn_app};
+use support::{TestApp, fixture, spawn_app};
 
 const GITHUB_SECRET: &str = "gh-webhook-secret";
 const GITLAB_TOKEN: &str = "gl-webhook-token";
 const PAGERDUTY_SECRET: &str = "pd-signing-secret";
 const ADMIN_TOKEN: &str = "admin-token";
-
-fn fixture(path: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(path);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
 
 fn with_secrets(config: &mut shiplog_web::Config) {
     config.sources.github_secret = Some(SecretString::from(GITHUB_SECRET));
@@ -33,8 +26,7 @@ fn with_secrets(config: &mut shiplog_web::Config) {
 /// Posts `body` as GitHub would: event name, delivery id, HMAC signature.
 async fn github(app: &TestApp, event: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
     let signature = format!("sha256={}", sign_hex(GITHUB_SECRET.as_bytes(), body));
-    post(
-        app,
+    app.webhook(
         "github",
         &[
             ("x-github-event", event),
@@ -44,26 +36,6 @@ async fn github(app: &TestApp, event: &str, delivery: &str, body: &[u8]) -> (u16
         body,
     )
     .await
-}
-
-async fn post(app: &TestApp, source: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/webhooks/{source}", app.base))
-        .header("content-type", "application/json")
-        .body(body.to_vec());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn metrics(app: &TestApp, query: &str) -> Value {
-    let (status, text) = app.get_text(&format!("/api/v1/metrics?{query}")).await;
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 const MERGE_SHA: &str = "62b8e707477a463a4db8d9bb37c26d1481a32ae2";
@@ -134,7 +106,7 @@ async fn a_github_story_becomes_lead_time_failure_and_restore_figures() {
         assert_eq!(status, 202, "{event}: {answer}");
         assert_eq!(answer["mapped"], 1, "{event}: {answer}");
     }
-    let m = metrics(&app, "from=2026-03-02&to=2026-03-03").await;
+    let m = app.metrics("from=2026-03-02&to=2026-03-03").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     // Lead time: deployed 12:00, merge commit at 10:00 → 2 h.
     assert_eq!(m["lead_time"]["samples"], 1, "{m}");
@@ -170,7 +142,7 @@ async fn github_signatures_are_checked_before_anything_is_stored() {
         if let Some(signature) = signature {
             headers.push(("x-hub-signature-256", signature));
         }
-        let (status, answer) = post(&app, "github", &headers, sent).await;
+        let (status, answer) = app.webhook("github", &headers, sent).await;
         assert_eq!(status, 401, "{case}: {answer}");
         assert!(
             answer["error"]
@@ -202,14 +174,14 @@ async fn a_route_without_its_secret_refuses_and_names_the_variable() {
         ("argocd", "SHIPLOG_ARGOCD_TOKEN"),
         ("cdevents", "SHIPLOG_CDEVENTS_TOKEN"),
     ] {
-        let (status, answer) = post(&app, source, &[], body.as_bytes()).await;
+        let (status, answer) = app.webhook(source, &[], body.as_bytes()).await;
         assert_eq!(status, 401, "{source}: {answer}");
         assert!(
             answer["error"].as_str().unwrap().contains(variable),
             "{source}: {answer}"
         );
     }
-    let (status, answer) = post(&app, "jenkins", &[], body.as_bytes()).await;
+    let (status, answer) = app.webhook("jenkins", &[], body.as_bytes()).await;
     assert_eq!(status, 404, "{answer}");
     assert!(
         answer["error"].as_str().unwrap().contains("github, gitlab"),
@@ -307,11 +279,11 @@ async fn gitlab_and_pagerduty_verify_their_own_schemes() {
         ("x-gitlab-event-uuid", "gl-1"),
         ("x-gitlab-token", GITLAB_TOKEN),
     ];
-    let (status, answer) = post(&app, "gitlab", &headers, push.as_bytes()).await;
+    let (status, answer) = app.webhook("gitlab", &headers, push.as_bytes()).await;
     assert_eq!(status, 202, "{answer}");
     assert!(answer["mapped"].as_u64().unwrap() > 0, "{answer}");
     let wrong = [("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "nope")];
-    let (status, _) = post(&app, "gitlab", &wrong, push.as_bytes()).await;
+    let (status, _) = app.webhook("gitlab", &wrong, push.as_bytes()).await;
     assert_eq!(status, 401);
 
     let incident = fixture("pagerduty/triggered_v3.json").to_string();
@@ -320,16 +292,16 @@ async fn gitlab_and_pagerduty_verify_their_own_schemes() {
         sign_hex(b"an older secret", incident.as_bytes()),
         sign_hex(PAGERDUTY_SECRET.as_bytes(), incident.as_bytes())
     );
-    let (status, answer) = post(
-        &app,
-        "pagerduty",
-        &[("x-pagerduty-signature", &signature)],
-        incident.as_bytes(),
-    )
-    .await;
+    let (status, answer) = app
+        .webhook(
+            "pagerduty",
+            &[("x-pagerduty-signature", &signature)],
+            incident.as_bytes(),
+        )
+        .await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["mapped"], 1, "{answer}");
-    let (status, _) = post(&app, "pagerduty", &[], incident.as_bytes()).await;
+    let (status, _) = app.webhook("pagerduty", &[], incident.as_bytes()).await;
     assert_eq!(status, 401);
     app.stop().await;
 }
@@ -341,8 +313,7 @@ async fn pagerduty(app: &TestApp, body: &Value) -> (u16, Value) {
         "v1={}",
         sign_hex(PAGERDUTY_SECRET.as_bytes(), body.as_bytes())
     );
-    post(
-        app,
+    app.webhook(
         "pagerduty",
         &[("x-pagerduty-signature", &signature)],
         body.as_bytes(),
@@ -364,7 +335,7 @@ async fn a_pagerduty_resolution_before_its_trigger_still_gives_the_restore_time(
         assert_eq!(status, 202, "{answer}");
         assert_eq!(answer["mapped"], 1, "{answer}");
     }
-    let m = metrics(&app, "from=2021-06-01&to=2021-06-08").await;
+    let m = app.metrics("from=2021-06-01&to=2021-06-08").await;
     assert_eq!(m["time_to_restore"]["incidents"], 1, "{m}");
     assert_eq!(m["time_to_restore"]["resolved"], 1, "{m}");
     assert_eq!(m["time_to_restore"]["median_hours"], 1.5, "{m}");
@@ -389,12 +360,12 @@ async fn gitlab_argocd_and_cdevents_deployments_reach_the_metrics() {
         ("x-gitlab-event-uuid", "gl-deploy-1"),
         ("x-gitlab-token", GITLAB_TOKEN),
     ];
-    let (status, answer) = post(&app, "gitlab", &headers, gitlab.as_bytes()).await;
+    let (status, answer) = app.webhook("gitlab", &headers, gitlab.as_bytes()).await;
     assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
 
     let cdevent = fixture("cdevents/conformance/service_deployed.json").to_string();
     let bearer = [("authorization", "Bearer cde-token")];
-    let (status, answer) = post(&app, "cdevents", &bearer, cdevent.as_bytes()).await;
+    let (status, answer) = app.webhook("cdevents", &bearer, cdevent.as_bytes()).await;
     assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
 
     // What the shipped template renders from the applications/diff-cache.yaml fixture
@@ -409,7 +380,7 @@ async fn gitlab_argocd_and_cdevents_deployments_reach_the_metrics() {
     })
     .to_string();
     let bearer = [("authorization", "Bearer argo-token")];
-    let (status, answer) = post(&app, "argocd", &bearer, argocd.as_bytes()).await;
+    let (status, answer) = app.webhook("argocd", &bearer, argocd.as_bytes()).await;
     assert_eq!((status, &answer["mapped"]), (202, &json!(1)), "{answer}");
 
     for (query, service) in [
@@ -417,7 +388,7 @@ async fn gitlab_argocd_and_cdevents_deployments_reach_the_metrics() {
         ("from=2023-03-20&to=2023-03-27", "mySubject123"),
         ("from=2024-03-04&to=2024-03-11", "velero-test"),
     ] {
-        let m = metrics(&app, &format!("{query}&service={service}")).await;
+        let m = app.metrics(&format!("{query}&service={service}")).await;
         assert_eq!(
             m["deployment_frequency"]["deployments"], 1,
             "{service}: {m}"
@@ -491,7 +462,7 @@ async fn replay_maps_stored_deliveries_with_the_fixed_config() {
             .insert("checkout".into(), monorepo(&[]));
     })
     .await;
-    let m = metrics(&app, "from=2026-03-02&to=2026-03-03").await;
+    let m = app.metrics("from=2026-03-02&to=2026-03-03").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 0, "{m}");
     let response = app
         .client
@@ -504,7 +475,9 @@ async fn replay_maps_stored_deliveries_with_the_fixed_config() {
     let summary: Value = response.json().await.unwrap();
     assert_eq!(summary["deliveries"], 1, "{summary}");
     assert_eq!(summary["events"], 1, "{summary}");
-    let m = metrics(&app, "from=2026-03-02&to=2026-03-03&service=checkout").await;
+    let m = app
+        .metrics("from=2026-03-02&to=2026-03-03&service=checkout")
+        .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     // The replay that mapped it cleared the reason.
     let (_, csv) = app

@@ -11,7 +11,7 @@ mod support;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shiplog_ingest::sources::signature::sign_hex;
-use support::{TestApp, spawn_app};
+use support::{TestApp, fixture, spawn_app};
 
 const GITHUB_SECRET: &str = "gh-webhook-secret";
 const CIRCLECI_SECRET: &str = "circleci-webhook-secret";
@@ -20,52 +20,23 @@ const ROLLOUTS_TOKEN: &str = "argo-rollouts-token";
 /// A sha to put in a copy's `target_commitish` (the fixtures target `master`).
 const SHA: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 
-fn fixture(path: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(path);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
 /// Posts `body` as GitHub would: event name, delivery id, HMAC signature.
 async fn github(app: &TestApp, event: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
     let signature = format!("sha256={}", sign_hex(GITHUB_SECRET.as_bytes(), body));
-    let response = app
-        .client
-        .post(format!("{}/webhooks/github", app.base))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", signature)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = [
+        ("x-github-event", event),
+        ("x-github-delivery", delivery),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    app.webhook("github", &headers, body).await
 }
 
 /// Posts `body` as CircleCI would: its event type, and `signature` (when given) as
 /// the `circleci-signature` header.
 async fn circleci(app: &TestApp, signature: Option<&str>, body: &[u8]) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/webhooks/circleci", app.base))
-        .header("content-type", "application/json")
-        .header("circleci-event-type", "workflow-completed")
-        .body(body.to_vec());
-    if let Some(signature) = signature {
-        request = request.header("circleci-signature", signature);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn metrics(app: &TestApp, query: &str) -> Value {
-    let (status, text) = app.get_text(&format!("/api/v1/metrics?{query}")).await;
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    let mut headers = vec![("circleci-event-type", "workflow-completed")];
+    headers.extend(signature.map(|s| ("circleci-signature", s)));
+    app.webhook("circleci", &headers, body).await
 }
 
 #[tokio::test]
@@ -87,7 +58,7 @@ async fn a_published_release_of_a_listed_repository_is_a_deployment_on_the_metri
         why.contains("targets \"master\", not a commit sha"),
         "{answer}"
     );
-    let m = metrics(&app, period).await;
+    let m = app.metrics(period).await;
     assert_eq!(m["deployment_frequency"]["deployments"], 0, "{m}");
 
     // A copy whose `target_commitish` is a full sha (the one edit): a deployment at
@@ -98,10 +69,10 @@ async fn a_published_release_of_a_listed_repository_is_a_deployment_on_the_metri
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["mapped"], 1, "{answer}");
     assert_eq!(answer["skipped"], Value::Null, "{answer}");
-    let m = metrics(&app, period).await;
+    let m = app.metrics(period).await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     assert_eq!(m["deployment_frequency"]["deploy_days"], 1, "{m}");
-    let m = metrics(&app, &format!("{period}&service=Hello-World")).await;
+    let m = app.metrics(&format!("{period}&service=Hello-World")).await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     let (_, deployments) = app.tile(period, "deployment-frequency").await;
     assert_eq!(deployments, 1, "the dashboard's overview counts it too");
@@ -113,7 +84,7 @@ async fn a_published_release_of_a_listed_repository_is_a_deployment_on_the_metri
     let (status, answer) = github(&app, "release", "rel-3", pre.to_string().as_bytes()).await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["mapped"], 0, "{answer}");
-    let m = metrics(&app, period).await;
+    let m = app.metrics(period).await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     app.stop().await;
 }
@@ -141,7 +112,7 @@ async fn a_release_of_an_unlisted_repository_is_stored_but_counts_nothing() {
         1,
         "stored for a replay once the config lists it"
     );
-    let m = metrics(&app, "from=2019-05-13&to=2019-05-20").await;
+    let m = app.metrics("from=2019-05-13&to=2019-05-20").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 0, "{m}");
     app.stop().await;
 }
@@ -202,16 +173,14 @@ async fn a_signed_circleci_deploy_workflow_is_a_build_and_a_deployment_on_the_me
     assert_eq!(app.raw_events(), 1);
 
     // Stopped 2021-09-01T22:49:34Z.
-    let m = metrics(&app, "from=2021-09-01&to=2021-09-08").await;
+    let m = app.metrics("from=2021-09-01&to=2021-09-08").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     let health = &m["build_health"];
     assert_eq!(health["builds"], 1, "{health}");
     assert_eq!(health["failed"], 0, "{health}");
-    let m = metrics(
-        &app,
-        "from=2021-09-01&to=2021-09-08&service=webhook-service",
-    )
-    .await;
+    let m = app
+        .metrics("from=2021-09-01&to=2021-09-08&service=webhook-service")
+        .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     let week = "from=2021-09-01&to=2021-09-08";
     assert_eq!(app.tile(week, "deployment-frequency").await.1, 1);
@@ -229,19 +198,12 @@ async fn buildkite(
     proof: Option<Proof>,
     body: &[u8],
 ) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/webhooks/buildkite", app.base))
-        .header("content-type", "application/json")
-        .header("x-buildkite-event", "build.finished")
-        .header("x-buildkite-request", request_id)
-        .body(body.to_vec());
-    if let Some((name, value)) = proof {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let mut headers = vec![
+        ("x-buildkite-event", "build.finished"),
+        ("x-buildkite-request", request_id),
+    ];
+    headers.extend(proof.as_ref().map(|(name, value)| (*name, value.as_str())));
+    app.webhook("buildkite", &headers, body).await
 }
 
 /// Buildkite's `X-Buildkite-Signature` over `timestamp.body` with `secret`.
@@ -311,11 +273,13 @@ async fn a_signed_buildkite_deploy_pipeline_is_a_build_and_a_deployment_on_the_m
     assert_eq!(app.raw_events(), 2);
 
     // Finished 2015-05-09T21:08:59.874Z; the same build twice is one build.
-    let m = metrics(&app, "from=2015-05-04&to=2015-05-11").await;
+    let m = app.metrics("from=2015-05-04&to=2015-05-11").await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     assert_eq!(m["build_health"]["builds"], 1, "{m}");
     assert_eq!(m["build_health"]["failed"], 0, "{m}");
-    let m = metrics(&app, "from=2015-05-04&to=2015-05-11&service=my-pipeline").await;
+    let m = app
+        .metrics("from=2015-05-04&to=2015-05-11&service=my-pipeline")
+        .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     let week = "from=2015-05-04&to=2015-05-11";
     assert_eq!(app.tile(week, "deployment-frequency").await.1, 1);
@@ -325,16 +289,13 @@ async fn a_signed_buildkite_deploy_pipeline_is_a_build_and_a_deployment_on_the_m
 
 /// Posts what the shipped Argo Rollouts template renders, with `token`.
 async fn rollout(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/webhooks/argo-rollouts", app.base))
-        .json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    app.webhook("argo-rollouts", &headers, body.to_string().as_bytes())
+        .await
 }
 
 /// What `template.shiplog-rollout-aborted` renders from the aborted canary of
@@ -380,7 +341,7 @@ async fn an_aborted_canary_and_its_completed_retry_are_one_abort_and_one_deploym
     assert_eq!(answer["mapped"], 1, "{answer}");
 
     let week = "from=2020-09-21&to=2020-09-28";
-    let m = metrics(&app, week).await;
+    let m = app.metrics(week).await;
     assert_eq!(m["deployment_frequency"]["deployments"], 1, "{m}");
     assert_eq!(m["change_failure_rate"]["failed"], 0, "{m}");
     assert_eq!(

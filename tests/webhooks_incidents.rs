@@ -10,17 +10,10 @@ mod support;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use shiplog_model::ServiceSettings;
-use support::{TestApp, spawn_app};
+use support::{TestApp, fixture, spawn_app};
 
 const OPSGENIE_TOKEN: &str = "og-webhook-token";
 const JIRA_TOKEN: &str = "jira-webhook-token";
-
-fn fixture(path: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(path);
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
 
 /// How a delivery proves itself.
 enum Proof<'a> {
@@ -36,24 +29,17 @@ async fn post(
     headers: &[(&str, &str)],
     body: &Value,
 ) -> (u16, Value) {
-    let url = match proof {
-        Proof::Query(token) => format!("{}/webhooks/{source}?token={token}", app.base),
-        _ => format!("{}/webhooks/{source}", app.base),
+    let route = match proof {
+        Proof::Query(token) => format!("{source}?token={token}"),
+        _ => source.to_owned(),
     };
-    let mut request = app
-        .client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Proof::Bearer(token) = proof {
-        request = request.bearer_auth(token);
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let bearer = match proof {
+        Proof::Bearer(token) => Some(format!("Bearer {token}")),
+        _ => None,
+    };
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    all.extend(bearer.iter().map(|b| ("authorization", b.as_str())));
+    app.webhook(&route, &all, body.to_string().as_bytes()).await
 }
 
 /// Two successful production deployments of `service`, through the typed API.
@@ -71,12 +57,6 @@ async fn deploy(app: &TestApp, service: &str, times: [&str; 2]) {
         .post_events(events.join("\n"), "application/x-ndjson")
         .await;
     assert_eq!(status, 202, "{answer}");
-}
-
-async fn metrics(app: &TestApp, query: &str) -> Value {
-    let (status, text) = app.get_text(&format!("/api/v1/metrics?{query}")).await;
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 fn assert_mapped(answer: &Value, status: u16, want: u16) {
@@ -152,7 +132,9 @@ async fn an_opsgenie_alert_created_and_closed_fails_its_deployment_and_restores(
         "{answer}"
     );
 
-    let open = metrics(&app, "from=2017-08-14&to=2017-08-21&service=checkout").await;
+    let open = app
+        .metrics("from=2017-08-14&to=2017-08-21&service=checkout")
+        .await;
     assert_eq!(open["time_to_restore"]["incidents"], 1, "{open}");
     assert_eq!(open["time_to_restore"]["resolved"], 0, "{open}");
     assert_eq!(open["change_failure_rate"]["rate"], 0.5, "{open}");
@@ -168,7 +150,9 @@ async fn an_opsgenie_alert_created_and_closed_fails_its_deployment_and_restores(
     let (status, answer) = post(&app, "opsgenie", Proof::Query(OPSGENIE_TOKEN), &[], &close).await;
     assert_mapped(&answer, status, 202);
 
-    let m = metrics(&app, "from=2017-08-14&to=2017-08-21&service=checkout").await;
+    let m = app
+        .metrics("from=2017-08-14&to=2017-08-21&service=checkout")
+        .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 2, "{m}");
     // Attributed to the deployment at 10:00 (the latest before it opened, rule 4c).
     assert_eq!(m["change_failure_rate"]["failed"], 1, "{m}");
@@ -253,7 +237,9 @@ async fn a_jira_server_bug_resolved_reopened_and_closed_restores_at_its_last_res
     let (status, _) = post(&app, "jira", Proof::Query(JIRA_TOKEN), &id, &resolved).await;
     assert_eq!(status, 200);
 
-    let first = metrics(&app, "from=2019-08-12&to=2019-08-19&service=payments").await;
+    let first = app
+        .metrics("from=2019-08-12&to=2019-08-19&service=payments")
+        .await;
     // 22:14:23.580 to 23:23:01.890 on the 12th.
     assert_eq!(first["time_to_restore"]["median_hours"], 1.14, "{first}");
 
@@ -267,7 +253,9 @@ async fn a_jira_server_bug_resolved_reopened_and_closed_restores_at_its_last_res
         assert_mapped(&answer, status, 202);
     }
 
-    let m = metrics(&app, "from=2019-08-12&to=2019-08-19&service=payments").await;
+    let m = app
+        .metrics("from=2019-08-12&to=2019-08-19&service=payments")
+        .await;
     assert_eq!(m["deployment_frequency"]["deployments"], 2, "{m}");
     assert_eq!(m["change_failure_rate"]["failed"], 1, "{m}");
     assert_eq!(m["change_failure_rate"]["rate"], 0.5, "{m}");

@@ -307,6 +307,35 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Posts `body` to `/webhooks/{route}` (`route` may carry a query: `jira?token=…`)
+    /// with `headers`, as a sender would; the status and the JSON answer (`null` when
+    /// it is not JSON).
+    pub async fn webhook(
+        &self,
+        route: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/webhooks/{route}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The metrics JSON for `query` (`from=…&to=…`, a filter), which must be `200`.
+    pub async fn metrics(&self, query: &str) -> Value {
+        let (status, text) = self.get_text(&format!("/api/v1/metrics?{query}")).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
     pub async fn get_text(&self, path_and_query: &str) -> (u16, String) {
         let response = self
             .client
@@ -377,6 +406,14 @@ impl TestApp {
             served.await.unwrap().unwrap();
         }
     }
+}
+
+/// A JSON file of `tests/fixtures/` (`github/…/release/published.json`).
+pub fn fixture(path: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(path);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 
 pub fn reference(name: &str) -> PathBuf {
