@@ -480,56 +480,51 @@ fn longest_lead_times(
     );
     let mut params = period_params(period);
     params.push(cap(MAX_LEAD_TIMES));
-    let mut stmt = conn.prepare_cached(SQL)?;
-    let mut rows = stmt.query(params_from_iter(&params))?;
-    let mut out = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(row) = rows.next()? {
-        let service: String = row.get(2)?;
-        let first = first_of(&mut seen, &service);
-        out.push((
-            service.clone(),
-            row.get(6)?,
-            (
-                first,
-                LeadTimeSample {
-                    sha: row.get(0)?,
-                    repo: row.get(1)?,
-                    service,
-                    deployment_id: row.get(3)?,
-                    deployed_at: from_micros(row.get(4)?),
-                    hours: row.get(5)?,
-                    title: row.get::<_, Option<String>>(7)?.map(|m| first_line(&m)),
-                },
-            ),
-        ));
-    }
-    Ok(out)
+    read_listed(conn, SQL, &params, (2, 6), |row, service| {
+        Ok(LeadTimeSample {
+            sha: row.get(0)?,
+            repo: row.get(1)?,
+            service,
+            deployment_id: row.get(3)?,
+            deployed_at: from_micros(row.get(4)?),
+            hours: row.get(5)?,
+            title: row.get::<_, Option<String>>(7)?.map(|m| first_line(&m)),
+        })
+    })
 }
 
 fn open_incidents(conn: &Connection, period: Period) -> Result<Read<OpenIncident>, QueryError> {
-    let mut stmt = conn.prepare_cached(include_str!("sql/digest/open_incidents.sql"))?;
+    const SQL: &str = include_str!("sql/digest/open_incidents.sql");
     let params = [midnight(period.to()), cap(MAX_OPEN)];
-    let mut rows = stmt.query(params_from_iter(&params))?;
+    read_listed(conn, SQL, &params, (1, 5), |row, service| {
+        Ok(OpenIncident {
+            id: row.get(0)?,
+            service,
+            opened_at: from_micros(row.get(2)?),
+            severity: row.get(3)?,
+            title: row.get::<_, Option<String>>(4)?.map(|t| first_line(&t)),
+        })
+    })
+}
+
+/// One item per row of `sql`, as a list reads them: the row's service and the
+/// service's total (the columns `(service, total)`), whether it is the service's first
+/// row, and the item `item` makes of the row and its service.
+fn read_listed<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    (service, total): (usize, usize),
+    mut item: impl FnMut(&duckdb::Row<'_>, String) -> duckdb::Result<T>,
+) -> Result<Read<T>, QueryError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     while let Some(row) = rows.next()? {
-        let service: String = row.get(1)?;
-        let first = first_of(&mut seen, &service);
-        out.push((
-            service.clone(),
-            row.get(5)?,
-            (
-                first,
-                OpenIncident {
-                    id: row.get(0)?,
-                    service,
-                    opened_at: from_micros(row.get(2)?),
-                    severity: row.get(3)?,
-                    title: row.get::<_, Option<String>>(4)?.map(|t| first_line(&t)),
-                },
-            ),
-        ));
+        let name: String = row.get(service)?;
+        let first = first_of(&mut seen, &name);
+        out.push((name.clone(), row.get(total)?, (first, item(row, name)?)));
     }
     Ok(out)
 }
